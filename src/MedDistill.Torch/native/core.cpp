@@ -147,7 +147,7 @@ MDT_API int32_t mdt_requires_grad(tensor_t t) { MDT_TRY return t->requires_grad(
 MDT_API int32_t mdt_set_requires_grad(tensor_t t, int32_t on) { MDT_STATUS(t->requires_grad_(on != 0)) }
 MDT_API int32_t mdt_is_leaf(tensor_t t) { MDT_TRY return t->is_leaf() ? 1 : 0; MDT_CATCH(-1) }
 MDT_API int32_t mdt_backward(tensor_t t, tensor_t grad, int32_t retain_graph, int32_t create_graph) {
-  MDT_STATUS(t->backward(or_undefined(grad), retain_graph != 0 ? c10::optional<bool>(true) : c10::optional<bool>(false), create_graph != 0))
+  MDT_STATUS(t->backward(or_undefined(grad), retain_graph != 0 ? mdt::optional<bool>(true) : mdt::optional<bool>(false), create_graph != 0))
 }
 // Returns nullptr with no error set when the tensor has no gradient.
 MDT_API tensor_t mdt_grad(tensor_t t) {
@@ -270,7 +270,7 @@ MDT_API int32_t mdt_addcdiv_(tensor_t t, tensor_t a, tensor_t b, mdt_scalar valu
 MDT_API int32_t mdt_lerp_(tensor_t t, tensor_t end, mdt_scalar weight) { MDT_STATUS(t->lerp_(*end, to_scalar(weight))) }
 MDT_API int32_t mdt_sqrt_(tensor_t t) { MDT_STATUS(t->sqrt_()) }
 MDT_API int32_t mdt_clamp_(tensor_t t, double lo, int32_t has_lo, double hi, int32_t has_hi) {
-  MDT_STATUS(t->clamp_(has_lo ? c10::optional<at::Scalar>(lo) : c10::nullopt, has_hi ? c10::optional<at::Scalar>(hi) : c10::nullopt))
+  MDT_STATUS(t->clamp_(has_lo ? mdt::optional<at::Scalar>(lo) : mdt::nullopt, has_hi ? mdt::optional<at::Scalar>(hi) : mdt::nullopt))
 }
 
 // ---- unary math and whole-tensor reductions (the per-dimension ones live in ops.cpp) -------------

@@ -4,7 +4,7 @@
 #include "shim.h"
 
 namespace {
-inline c10::optional<double> opt_double(double v, int32_t has) { return has ? c10::optional<double>(v) : c10::nullopt; }
+inline mdt::optional<double> opt_double(double v, int32_t has) { return has ? mdt::optional<double>(v) : mdt::nullopt; }
 }  // namespace
 
 MDT_API tensor_t mdt_conv2d(tensor_t input, tensor_t weight, tensor_t bias, const int64_t* stride, int32_t ns,
@@ -47,7 +47,7 @@ MDT_API tensor_t mdt_avg_pool2d(tensor_t input, const int64_t* kernel, int32_t n
                                 int64_t divisor_override, int32_t has_divisor) {
   MDT_TENSOR(at::avg_pool2d(*input, dims(kernel, nk), dims(stride, ns), dims(padding, np), ceil_mode != 0,
                             count_include_pad != 0,
-                            has_divisor ? c10::optional<int64_t>(divisor_override) : c10::optional<int64_t>()))
+                            has_divisor ? mdt::optional<int64_t>(divisor_override) : mdt::optional<int64_t>()))
 }
 MDT_API tensor_t mdt_adaptive_avg_pool2d(tensor_t input, const int64_t* output_size, int32_t n) {
   MDT_TENSOR(at::adaptive_avg_pool2d(*input, dims(output_size, n)))
@@ -89,7 +89,7 @@ MDT_API tensor_t mdt_linear(tensor_t input, tensor_t weight, tensor_t bias) { MD
 // kind: 0 softmax, 1 log_softmax. dtype < 0: keep the input's.
 MDT_API tensor_t mdt_softmax(tensor_t input, int64_t dim, int32_t dtype, int32_t kind) {
   MDT_TRY
-    auto dt = dtype < 0 ? c10::optional<at::ScalarType>() : c10::optional<at::ScalarType>(to_dtype(dtype));
+    auto dt = dtype < 0 ? mdt::optional<at::ScalarType>() : mdt::optional<at::ScalarType>(to_dtype(dtype));
     return wrap(kind == 1 ? at::log_softmax(*input, dim, dt) : at::softmax(*input, dim, dt));
   MDT_CATCH(nullptr)
 }

@@ -11,11 +11,25 @@
 #pragma once
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
+#include <torch/version.h>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #define MDT_API extern "C" __attribute__((visibility("default")))
+
+// libtorch 2.x made c10::optional an alias of std::optional and later deprecates the alias; 1.13 has only
+// its own class. mdt::optional names whichever the libtorch in hand takes.
+namespace mdt {
+#if TORCH_VERSION_MAJOR >= 2
+template <class T> using optional = std::optional<T>;
+inline constexpr std::nullopt_t nullopt = std::nullopt;
+#else
+template <class T> using optional = c10::optional<T>;
+constexpr c10::nullopt_t nullopt = c10::nullopt;
+#endif
+}  // namespace mdt
 
 typedef at::Tensor* tensor_t;
 typedef std::vector<at::Tensor>* tensor_list_t;
@@ -55,8 +69,8 @@ inline at::Device to_device(int32_t type, int32_t index) {
   return at::Device(type == 1 ? at::DeviceType::CUDA : at::DeviceType::CPU, static_cast<c10::DeviceIndex>(index));
 }
 // An optional tensor argument: nullptr means absent.
-inline c10::optional<at::Tensor> opt(tensor_t t) {
-  return t ? c10::optional<at::Tensor>(*t) : c10::optional<at::Tensor>();
+inline mdt::optional<at::Tensor> opt(tensor_t t) {
+  return t ? mdt::optional<at::Tensor>(*t) : mdt::optional<at::Tensor>();
 }
 inline at::Tensor or_undefined(tensor_t t) { return t ? *t : at::Tensor(); }
 
