@@ -68,3 +68,29 @@ public class CoreTests
         Assert.That(x.grad!.ToArray<double>(), Is.EqualTo(new double[] { 2, 4, 6 }));
     }
 }
+
+public class CreationTests
+{
+    [Test]
+    public void FactoriesHonourRequiresGrad()
+    {
+        using var scope = NewDisposeScope();
+        Assert.That(zeros([2], requires_grad: true).requires_grad, Is.True);
+        Assert.That(randn([2], requires_grad: true).requires_grad, Is.True);
+        Assert.That(full([2], 3.0, requires_grad: true).requires_grad, Is.True);
+        Assert.That(arange(0.0, 3.0, 1.0, requires_grad: true).requires_grad, Is.True);
+        Assert.That(ones([2]).requires_grad, Is.False);
+    }
+
+    [Test]
+    public void SameSeedSameNumbers()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(42);
+        var a = randn([64]).ToArray<float>();
+        manual_seed(42);
+        var b = randn([64]).ToArray<float>();
+        Assert.That(b, Is.EqualTo(a));
+        Assert.That(randn([64]).ToArray<float>(), Is.Not.EqualTo(a));
+    }
+}

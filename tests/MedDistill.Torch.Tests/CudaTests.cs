@@ -1,4 +1,3 @@
-#if HAVE_OPS // enabled once the ops slice is merged
 using F = MedDistill.Torch.torch.nn.functional;
 
 namespace MedDistill.Torch.Tests;
@@ -69,4 +68,3 @@ public class CudaTests
         Assert.That(second, Is.EqualTo(first));
     }
 }
-#endif

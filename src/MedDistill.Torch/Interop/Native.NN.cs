@@ -22,7 +22,6 @@ internal static unsafe partial class Native
     [LibraryImport(Lib)] internal static partial IntPtr mdt_elu(IntPtr input, double alpha);
     [LibraryImport(Lib)] internal static partial IntPtr mdt_hardtanh(IntPtr input, double lo, double hi);
     [LibraryImport(Lib)] internal static partial IntPtr mdt_linear(IntPtr input, IntPtr weight, IntPtr bias);
-    [LibraryImport(Lib)] internal static partial IntPtr mdt_softmax(IntPtr input, long dim, int dtype, int kind);
     [LibraryImport(Lib)] internal static partial IntPtr mdt_cross_entropy(IntPtr input, IntPtr target, IntPtr weight, long reduction, long ignoreIndex, double labelSmoothing);
     [LibraryImport(Lib)] internal static partial IntPtr mdt_nll_loss(IntPtr input, IntPtr target, IntPtr weight, long reduction, long ignoreIndex);
     [LibraryImport(Lib)] internal static partial IntPtr mdt_kl_div(IntPtr input, IntPtr target, long reduction, int logTarget);

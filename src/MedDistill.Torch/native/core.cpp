@@ -81,29 +81,34 @@ MDT_API char* mdt_to_string(tensor_t t) {
 MDT_API void mdt_free_string(char* s) { std::free(s); }
 
 // ---- creation -----------------------------------------------------------------------------------
-static at::TensorOptions options(int32_t dtype, int32_t dev_type, int32_t dev_index, int32_t requires_grad) {
-  return at::TensorOptions().dtype(to_dtype(dtype)).device(to_device(dev_type, dev_index)).requires_grad(requires_grad != 0);
+// at:: factories ignore TensorOptions::requires_grad (only torch:: ones honour it), so the flag is set afterwards.
+static at::TensorOptions options(int32_t dtype, int32_t dev_type, int32_t dev_index, int32_t /*requires_grad*/) {
+  return at::TensorOptions().dtype(to_dtype(dtype)).device(to_device(dev_type, dev_index));
+}
+static tensor_t leaf(at::Tensor t, int32_t requires_grad) {
+  if (requires_grad) t.requires_grad_(true);
+  return wrap(std::move(t));
 }
 MDT_API tensor_t mdt_empty(const int64_t* shape, int32_t n, int32_t dtype, int32_t dt, int32_t di, int32_t rg) {
-  MDT_TENSOR(at::empty(dims(shape, n), options(dtype, dt, di, rg)))
+  MDT_TRY return leaf(at::empty(dims(shape, n), options(dtype, dt, di, rg)), rg); MDT_CATCH(nullptr)
 }
 MDT_API tensor_t mdt_zeros(const int64_t* shape, int32_t n, int32_t dtype, int32_t dt, int32_t di, int32_t rg) {
-  MDT_TENSOR(at::zeros(dims(shape, n), options(dtype, dt, di, rg)))
+  MDT_TRY return leaf(at::zeros(dims(shape, n), options(dtype, dt, di, rg)), rg); MDT_CATCH(nullptr)
 }
 MDT_API tensor_t mdt_ones(const int64_t* shape, int32_t n, int32_t dtype, int32_t dt, int32_t di, int32_t rg) {
-  MDT_TENSOR(at::ones(dims(shape, n), options(dtype, dt, di, rg)))
+  MDT_TRY return leaf(at::ones(dims(shape, n), options(dtype, dt, di, rg)), rg); MDT_CATCH(nullptr)
 }
 MDT_API tensor_t mdt_full(const int64_t* shape, int32_t n, mdt_scalar v, int32_t dtype, int32_t dt, int32_t di, int32_t rg) {
-  MDT_TENSOR(at::full(dims(shape, n), to_scalar(v), options(dtype, dt, di, rg)))
+  MDT_TRY return leaf(at::full(dims(shape, n), to_scalar(v), options(dtype, dt, di, rg)), rg); MDT_CATCH(nullptr)
 }
 MDT_API tensor_t mdt_arange(mdt_scalar start, mdt_scalar end, mdt_scalar step, int32_t dtype, int32_t dt, int32_t di, int32_t rg) {
-  MDT_TENSOR(at::arange(to_scalar(start), to_scalar(end), to_scalar(step), options(dtype, dt, di, rg)))
+  MDT_TRY return leaf(at::arange(to_scalar(start), to_scalar(end), to_scalar(step), options(dtype, dt, di, rg)), rg); MDT_CATCH(nullptr)
 }
 MDT_API tensor_t mdt_rand(const int64_t* shape, int32_t n, int32_t dtype, int32_t dt, int32_t di, int32_t rg) {
-  MDT_TENSOR(at::rand(dims(shape, n), options(dtype, dt, di, rg)))
+  MDT_TRY return leaf(at::rand(dims(shape, n), options(dtype, dt, di, rg)), rg); MDT_CATCH(nullptr)
 }
 MDT_API tensor_t mdt_randn(const int64_t* shape, int32_t n, int32_t dtype, int32_t dt, int32_t di, int32_t rg) {
-  MDT_TENSOR(at::randn(dims(shape, n), options(dtype, dt, di, rg)))
+  MDT_TRY return leaf(at::randn(dims(shape, n), options(dtype, dt, di, rg)), rg); MDT_CATCH(nullptr)
 }
 MDT_API tensor_t mdt_randint(int64_t low, int64_t high, const int64_t* shape, int32_t n, int32_t dtype, int32_t dt, int32_t di) {
   MDT_TENSOR(at::randint(low, high, dims(shape, n), options(dtype, dt, di, 0)))

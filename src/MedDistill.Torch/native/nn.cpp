@@ -86,14 +86,6 @@ MDT_API tensor_t mdt_leaky_relu(tensor_t input, double slope) { MDT_TENSOR(at::l
 MDT_API tensor_t mdt_elu(tensor_t input, double alpha) { MDT_TENSOR(at::elu(*input, alpha)) }
 MDT_API tensor_t mdt_hardtanh(tensor_t input, double lo, double hi) { MDT_TENSOR(at::hardtanh(*input, lo, hi)) }
 MDT_API tensor_t mdt_linear(tensor_t input, tensor_t weight, tensor_t bias) { MDT_TENSOR(at::linear(*input, *weight, opt(bias))) }
-// kind: 0 softmax, 1 log_softmax. dtype < 0: keep the input's.
-MDT_API tensor_t mdt_softmax(tensor_t input, int64_t dim, int32_t dtype, int32_t kind) {
-  MDT_TRY
-    auto dt = dtype < 0 ? mdt::optional<at::ScalarType>() : mdt::optional<at::ScalarType>(to_dtype(dtype));
-    return wrap(kind == 1 ? at::log_softmax(*input, dim, dt) : at::softmax(*input, dim, dt));
-  MDT_CATCH(nullptr)
-}
-
 // ---- losses
 MDT_API tensor_t mdt_cross_entropy(tensor_t input, tensor_t target, tensor_t weight, int64_t reduction, int64_t ignore_index,
                                    double label_smoothing) {

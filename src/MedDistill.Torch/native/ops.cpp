@@ -7,8 +7,8 @@
 
 namespace {
 
-c10::optional<at::ScalarType> opt_dtype(int32_t code) {
-  return code < 0 ? c10::optional<at::ScalarType>() : c10::optional<at::ScalarType>(to_dtype(code));
+mdt::optional<at::ScalarType> opt_dtype(int32_t code) {
+  return code < 0 ? mdt::optional<at::ScalarType>() : mdt::optional<at::ScalarType>(to_dtype(code));
 }
 
 // Both handles are created before either is published, so a failure leaves neither half-owned.
@@ -22,8 +22,8 @@ int32_t put_pair(std::tuple<at::Tensor, at::Tensor> r, tensor_t* first, tensor_t
 
 // libtorch's list-of-optional-indices form used by index / index_put_; a null handle stands for
 // "take this whole dimension" (Python's `:`).
-c10::List<c10::optional<at::Tensor>> index_list(const tensor_t* hs, int32_t n) {
-  c10::List<c10::optional<at::Tensor>> list;
+c10::List<mdt::optional<at::Tensor>> index_list(const tensor_t* hs, int32_t n) {
+  c10::List<mdt::optional<at::Tensor>> list;
   list.reserve(static_cast<size_t>(n));
   for (int32_t k = 0; k < n; ++k) list.push_back(opt(hs[k]));
   return list;
@@ -137,7 +137,7 @@ MDT_API tensor_t mdt_norm(tensor_t t, mdt_scalar p, const int64_t* d, int32_t n,
     if (n == 0 && !keepdim) return wrap(t->norm(to_scalar(p)));
     std::vector<int64_t> all;
     if (n == 0) { for (int64_t j = 0; j < t->dim(); ++j) all.push_back(j); }
-    return wrap(t->norm(c10::optional<at::Scalar>(to_scalar(p)), n == 0 ? at::IntArrayRef(all) : dims(d, n), keepdim != 0));
+    return wrap(t->norm(mdt::optional<at::Scalar>(to_scalar(p)), n == 0 ? at::IntArrayRef(all) : dims(d, n), keepdim != 0));
   MDT_CATCH(nullptr)
 }
 MDT_API tensor_t mdt_logsumexp(tensor_t t, const int64_t* d, int32_t n, int32_t keepdim) {
@@ -157,7 +157,7 @@ MDT_API tensor_t mdt_all_any_dim(tensor_t t, int64_t dim, int32_t keepdim, int32
   MDT_TENSOR(which ? t->any(dim, keepdim != 0) : t->all(dim, keepdim != 0))
 }
 MDT_API tensor_t mdt_count_nonzero(tensor_t t, const int64_t* d, int32_t n) {
-  MDT_TENSOR(n == 0 ? t->count_nonzero(c10::optional<int64_t>()) : t->count_nonzero(dims(d, n)))
+  MDT_TENSOR(n == 0 ? t->count_nonzero(mdt::optional<int64_t>()) : t->count_nonzero(dims(d, n)))
 }
 // which: 0 max, 1 min. Values and the indices where they occur.
 MDT_API int32_t mdt_max_min_dim(tensor_t t, int64_t dim, int32_t keepdim, int32_t which, tensor_t* values, tensor_t* indices) {
@@ -166,7 +166,7 @@ MDT_API int32_t mdt_max_min_dim(tensor_t t, int64_t dim, int32_t keepdim, int32_
 // which: 0 argmax, 1 argmin; has_dim == 0 indexes the flattened tensor.
 MDT_API tensor_t mdt_arg_max_min(tensor_t t, int64_t dim, int32_t has_dim, int32_t keepdim, int32_t which) {
   MDT_TRY
-    const c10::optional<int64_t> d = has_dim ? c10::optional<int64_t>(dim) : c10::optional<int64_t>();
+    const mdt::optional<int64_t> d = has_dim ? mdt::optional<int64_t>(dim) : mdt::optional<int64_t>();
     return wrap(which ? t->argmin(d, keepdim != 0) : t->argmax(d, keepdim != 0));
   MDT_CATCH(nullptr)
 }
@@ -182,8 +182,8 @@ MDT_API tensor_t mdt_softmax(tensor_t t, int64_t dim, int32_t dtype, int32_t whi
 
 // ---- selection ----------------------------------------------------------------------------------
 MDT_API tensor_t mdt_clamp(tensor_t t, mdt_scalar lo, int32_t has_lo, mdt_scalar hi, int32_t has_hi) {
-  MDT_TENSOR(t->clamp(has_lo ? c10::optional<at::Scalar>(to_scalar(lo)) : c10::optional<at::Scalar>(),
-                      has_hi ? c10::optional<at::Scalar>(to_scalar(hi)) : c10::optional<at::Scalar>()))
+  MDT_TENSOR(t->clamp(has_lo ? mdt::optional<at::Scalar>(to_scalar(lo)) : mdt::optional<at::Scalar>(),
+                      has_hi ? mdt::optional<at::Scalar>(to_scalar(hi)) : mdt::optional<at::Scalar>()))
 }
 MDT_API tensor_t mdt_clamp_tensor(tensor_t t, tensor_t lo, tensor_t hi) { MDT_TENSOR(t->clamp(opt(lo), opt(hi))) }
 MDT_API tensor_t mdt_where(tensor_t cond, tensor_t a, tensor_t b) { MDT_TENSOR(at::where(*cond, *a, *b)) }
@@ -220,7 +220,7 @@ MDT_API int32_t mdt_allclose(tensor_t a, tensor_t b, double rtol, double atol, i
 }
 MDT_API int32_t mdt_equal(tensor_t a, tensor_t b) { MDT_TRY return a->equal(*b) ? 1 : 0; MDT_CATCH(-1) }
 MDT_API int32_t mdt_sort(tensor_t t, int64_t dim, int32_t descending, int32_t stable, tensor_t* values, tensor_t* indices) {
-  MDT_TRY return put_pair(t->sort(c10::optional<bool>(stable != 0), dim, descending != 0), values, indices); MDT_CATCH(-1)
+  MDT_TRY return put_pair(t->sort(mdt::optional<bool>(stable != 0), dim, descending != 0), values, indices); MDT_CATCH(-1)
 }
 MDT_API tensor_t mdt_argsort(tensor_t t, int64_t dim, int32_t descending) { MDT_TENSOR(t->argsort(dim, descending != 0)) }
 MDT_API int32_t mdt_topk(tensor_t t, int64_t k, int64_t dim, int32_t largest, int32_t sorted, tensor_t* values, tensor_t* indices) {

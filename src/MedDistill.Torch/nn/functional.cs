@@ -180,10 +180,10 @@ public static partial class torch
             public static Tensor leaky_relu(Tensor input, double negative_slope = 0.01) => new(Native.mdt_leaky_relu(input.Handle, negative_slope));
             public static Tensor elu(Tensor input, double alpha = 1.0) => new(Native.mdt_elu(input.Handle, alpha));
             public static Tensor hardtanh(Tensor input, double min_val = -1, double max_val = 1) => new(Native.mdt_hardtanh(input.Handle, min_val, max_val));
-            public static Tensor softmax(Tensor input, long dim, ScalarType? dtype = null) =>
-                new(Native.mdt_softmax(input.Handle, dim, dtype.HasValue ? (int)dtype.Value : -1, 0));
-            public static Tensor log_softmax(Tensor input, long dim, ScalarType? dtype = null) =>
-                new(Native.mdt_softmax(input.Handle, dim, dtype.HasValue ? (int)dtype.Value : -1, 1));
+            public static Tensor softmax(Tensor input, long dim, ScalarType? dtype = null) => input.softmax(dim, dtype);
+            public static Tensor log_softmax(Tensor input, long dim, ScalarType? dtype = null) => input.log_softmax(dim, dtype);
+            /// <summary>Class indices (int64) to one-hot vectors along a new last dimension.</summary>
+            public static Tensor one_hot(Tensor input, long num_classes = -1) => torch.one_hot(input, num_classes);
 
             // ---- losses
             private static long Code(Reduction r, string loss) => r switch
