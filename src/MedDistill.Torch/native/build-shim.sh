@@ -7,6 +7,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${1:?usage: build-shim.sh OUTDIR}"
 mkdir -p "$out"
+out="$(cd "$out" && pwd)"  # make runs in this folder, so a relative OUTDIR would land here
 
 if [ -n "${LIBTORCH:-}" ]; then
   root="$(cd "$LIBTORCH" 2>/dev/null && pwd)" || { echo "build-shim: LIBTORCH=$LIBTORCH is not a folder" >&2; exit 2; }
