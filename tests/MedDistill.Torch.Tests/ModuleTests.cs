@@ -346,6 +346,8 @@ public class ModuleTests
         using (no_grad()) up.weight.fill_(1);
         Assert.That(up.call(small).ToArray<float>(), Is.EqualTo(new float[] { 1, 0, 2, 0, 0, 0, 0, 0, 3, 0, 4, 0, 0, 0, 0, 0 }));
         Assert.Throws<ArgumentException>(() => Conv2d(3, 4, 3).call(zeros(1, 2, 5, 5)));
+        Assert.Throws<ArgumentException>(() => MaxPool2d(2, padding: 2));
+        Assert.DoesNotThrow(() => MaxPool2d(2, padding: 1, dilation: 2).Dispose());
     }
 
     [Test]

@@ -22,8 +22,8 @@ namespace MedDistill.Torch.Modules
             this.dilation = Args.Pair(dilation ?? [1], nameof(dilation), 1);
             this.ceil_mode = ceil_mode;
             for (int i = 0; i < 2; i++)
-                if (this.padding[i] * 2 > this.kernel_size[i])
-                    throw new ArgumentException($"pad should be at most half of effective kernel size, but got pad={Args.Tuple(this.padding)}, kernel_size={Args.Tuple(this.kernel_size)}", nameof(padding));
+                if (this.padding[i] * 2 > (this.kernel_size[i] - 1) * this.dilation[i] + 1)
+                    throw new ArgumentException($"pad should be at most half of effective kernel size, but got pad={Args.Tuple(this.padding)}, kernel_size={Args.Tuple(this.kernel_size)}, dilation={Args.Tuple(this.dilation)}", nameof(padding));
         }
 
         public override Tensor forward(Tensor input) => F.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode);
