@@ -1,0 +1,535 @@
+using System.Reflection;
+using System.Text;
+using MedDistill.Torch.Serialization;
+
+namespace MedDistill.Torch;
+
+public static partial class torch
+{
+    public static partial class nn
+    {
+        /// <summary>
+        /// Base of every layer and network, mirroring PyTorch's <c>nn.Module</c>: it owns named parameters, buffers
+        /// (persistent ones go into the state dict) and child modules, in registration order, and names them with
+        /// PyTorch's dotted paths (<c>features.0.weight</c>) so checkpoints line up with PyTorch's.
+        /// <para>
+        /// Ownership: a module owns what is registered with it. <see cref="Dispose()"/> frees its parameters, buffers and
+        /// children; registered tensors are taken out of any dispose scope so a training step's scope cannot free them.
+        /// </para>
+        /// </summary>
+        public abstract class Module : IDisposable
+        {
+            private readonly OrderedDictionary<string, Parameter?> parameters_ = new();
+            private readonly OrderedDictionary<string, Tensor?> buffers_ = new();
+            private readonly HashSet<string> nonPersistentBuffers = new();
+            private readonly OrderedDictionary<string, Module?> modules_ = new();
+            private bool disposed;
+
+            /// <summary>True in training mode (the default), false after <see cref="eval"/>.</summary>
+            public bool training { get; private set; } = true;
+
+            /// <summary>The name shown by <see cref="ToString"/>; the class name unless a subclass says otherwise.</summary>
+            public virtual string GetName() => GetType().Name;
+
+            // ---------------------------------------------------------------- registration
+
+            /// <summary>Adds (or replaces) a parameter; null records the name with no value, like PyTorch's <c>None</c>.</summary>
+            public void register_parameter(string name, Parameter? parameter)
+            {
+                CheckName(name, "parameter");
+                if (buffers_.ContainsKey(name) || modules_.ContainsKey(name))
+                    throw new ArgumentException($"attribute '{name}' already exists on {GetName()} as a {(buffers_.ContainsKey(name) ? "buffer" : "module")}", nameof(name));
+                parameters_[name] = parameter;
+            }
+
+            /// <summary>
+            /// Adds (or replaces) a buffer: state that is not trained, such as BatchNorm's running statistics. The module
+            /// takes ownership of <paramref name="tensor"/> (not a copy). Non-persistent buffers stay out of the state dict.
+            /// </summary>
+            public void register_buffer(string name, Tensor? tensor, bool persistent = true)
+            {
+                CheckName(name, "buffer");
+                if (parameters_.ContainsKey(name) || modules_.ContainsKey(name))
+                    throw new ArgumentException($"attribute '{name}' already exists on {GetName()} as a {(parameters_.ContainsKey(name) ? "parameter" : "module")}", nameof(name));
+                if (tensor is Parameter)
+                    throw new ArgumentException($"buffer '{name}' is a Parameter; register it with register_parameter", nameof(tensor));
+                tensor?.DetachFromDisposeScope();
+                buffers_[name] = tensor;
+                if (persistent) nonPersistentBuffers.Remove(name);
+                else nonPersistentBuffers.Add(name);
+            }
+
+            /// <summary>Adds (or replaces) a child module; its parameters then appear under <c>name.</c>.</summary>
+            public void register_module(string name, Module? module)
+            {
+                CheckName(name, "module");
+                if (parameters_.ContainsKey(name) || buffers_.ContainsKey(name))
+                    throw new ArgumentException($"attribute '{name}' already exists on {GetName()} as a {(parameters_.ContainsKey(name) ? "parameter" : "buffer")}", nameof(name));
+                if (ReferenceEquals(module, this))
+                    throw new ArgumentException($"a module cannot be its own child ('{name}')", nameof(module));
+                modules_[name] = module;
+            }
+
+            private static void CheckName(string name, string kind)
+            {
+                ArgumentNullException.ThrowIfNull(name);
+                if (name.Length == 0) throw new ArgumentException($"{kind} name can't be empty", nameof(name));
+                if (name.Contains('.')) throw new ArgumentException($"{kind} name can't contain \".\" (got '{name}')", nameof(name));
+            }
+
+            /// <summary>
+            /// Registers, in declaration order (base class fields first), every instance field holding a
+            /// <see cref="Parameter"/> (as a parameter), a <see cref="Module"/> (as a child) or another
+            /// <see cref="Tensor"/> (as a persistent buffer), under the field's name (an auto-property's name for
+            /// its backing field). Null fields and names or objects already registered are skipped, so explicit
+            /// registrations made before the call win. Call it at the end of a subclass constructor.
+            /// </summary>
+            protected void RegisterComponents()
+            {
+                var hierarchy = new List<Type>();
+                for (var t = GetType(); t is not null && t != typeof(Module); t = t.BaseType) hierarchy.Add(t);
+                hierarchy.Reverse();
+                var known = new HashSet<object>(ReferenceEqualityComparer.Instance);
+                foreach (var p in parameters_.Values) if (p is not null) known.Add(p);
+                foreach (var b in buffers_.Values) if (b is not null) known.Add(b);
+                foreach (var m in modules_.Values) if (m is not null) known.Add(m);
+
+                const BindingFlags flags = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
+                foreach (var type in hierarchy)
+                {
+                    // Reflection lists fields in metadata order, which is declaration order for C# classes.
+                    foreach (var field in type.GetFields(flags).OrderBy(f => f.MetadataToken))
+                    {
+                        if (!typeof(Tensor).IsAssignableFrom(field.FieldType) && !typeof(Module).IsAssignableFrom(field.FieldType)
+                            && field.FieldType != typeof(object))
+                            continue;
+                        var value = field.GetValue(this);
+                        if (value is null || ReferenceEquals(value, this) || known.Contains(value)) continue;
+                        string name = FieldName(field.Name);
+                        if (parameters_.ContainsKey(name) || buffers_.ContainsKey(name) || modules_.ContainsKey(name)) continue;
+                        switch (value)
+                        {
+                            case Parameter p: register_parameter(name, p); break;
+                            case Tensor t: register_buffer(name, t); break;
+                            case Module m: register_module(name, m); break;
+                            default: continue;
+                        }
+                        known.Add(value);
+                    }
+                }
+            }
+
+            private static string FieldName(string field)
+            {
+                // Auto-properties store their value in "<Name>k__BackingField".
+                if (field.StartsWith('<'))
+                {
+                    int end = field.IndexOf('>');
+                    if (end > 1) return field[1..end];
+                }
+                return field;
+            }
+
+            // ---------------------------------------------------------------- traversal
+
+            /// <summary>This module's direct children with their names (null slots and repeats skipped).</summary>
+            public IEnumerable<(string name, Module module)> named_children()
+            {
+                var seen = new HashSet<Module>(ReferenceEqualityComparer.Instance);
+                foreach (var (name, m) in modules_)
+                    if (m is not null && seen.Add(m)) yield return (name, m);
+            }
+
+            public IEnumerable<Module> children() => named_children().Select(c => c.module);
+
+            /// <summary>This module (named "") and all its descendants, depth first in registration order, each once.</summary>
+            public IEnumerable<(string name, Module module)> named_modules()
+            {
+                var result = new List<(string, Module)>();
+                CollectModules(result, new HashSet<Module>(ReferenceEqualityComparer.Instance), "");
+                return result;
+            }
+
+            private void CollectModules(List<(string, Module)> result, HashSet<Module> seen, string prefix)
+            {
+                if (!seen.Add(this)) return;
+                result.Add((prefix, this));
+                foreach (var (name, m) in modules_)
+                    m?.CollectModules(result, seen, Join(prefix, name));
+            }
+
+            public IEnumerable<Module> modules() => named_modules().Select(m => m.module);
+
+            /// <summary>Parameters with dotted names; a parameter shared by several modules is listed once.</summary>
+            public IEnumerable<(string name, Parameter parameter)> named_parameters(bool recurse = true)
+            {
+                var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+                var owners = recurse ? named_modules() : [("", this)];
+                foreach (var (prefix, m) in owners)
+                    foreach (var (name, p) in m.parameters_)
+                        if (p is not null && seen.Add(p)) yield return (Join(prefix, name), p);
+            }
+
+            public IEnumerable<Parameter> parameters(bool recurse = true) => named_parameters(recurse).Select(p => p.parameter);
+
+            /// <summary>Buffers (persistent or not) with dotted names, each once.</summary>
+            public IEnumerable<(string name, Tensor buffer)> named_buffers(bool recurse = true)
+            {
+                var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+                var owners = recurse ? named_modules() : [("", this)];
+                foreach (var (prefix, m) in owners)
+                    foreach (var (name, b) in m.buffers_)
+                        if (b is not null && seen.Add(b)) yield return (Join(prefix, name), b);
+            }
+
+            public IEnumerable<Tensor> buffers(bool recurse = true) => named_buffers(recurse).Select(b => b.buffer);
+
+            /// <summary>The module at a dotted path ("" is this module), e.g. <c>get_submodule("encoder.0")</c>.</summary>
+            public Module get_submodule(string target)
+            {
+                ArgumentNullException.ThrowIfNull(target);
+                if (target.Length == 0) return this;
+                Module current = this;
+                string walked = "";
+                foreach (var part in target.Split('.'))
+                {
+                    if (!current.modules_.TryGetValue(part, out var next) || next is null)
+                        throw new KeyNotFoundException($"{current.GetName()}{(walked.Length == 0 ? "" : $" at '{walked}'")} has no submodule '{part}' (looking up '{target}')");
+                    current = next;
+                    walked = Join(walked, part);
+                }
+                return current;
+            }
+
+            public Parameter get_parameter(string target)
+            {
+                var (owner, name) = SplitTarget(target);
+                return owner.parameters_.TryGetValue(name, out var p) && p is not null
+                    ? p : throw new KeyNotFoundException($"no parameter '{target}' in {GetName()}");
+            }
+
+            public Tensor get_buffer(string target)
+            {
+                var (owner, name) = SplitTarget(target);
+                return owner.buffers_.TryGetValue(name, out var b) && b is not null
+                    ? b : throw new KeyNotFoundException($"no buffer '{target}' in {GetName()}");
+            }
+
+            private (Module owner, string name) SplitTarget(string target)
+            {
+                ArgumentNullException.ThrowIfNull(target);
+                int dot = target.LastIndexOf('.');
+                return dot < 0 ? (this, target) : (get_submodule(target[..dot]), target[(dot + 1)..]);
+            }
+
+            /// <summary>Calls <paramref name="fn"/> on every child (recursively) and then on this module, as PyTorch does.</summary>
+            public Module apply(Action<Module> fn)
+            {
+                foreach (var child in children()) child.apply(fn);
+                fn(this);
+                return this;
+            }
+
+            private static string Join(string prefix, string name) => prefix.Length == 0 ? name : prefix + "." + name;
+
+            // ---------------------------------------------------------------- modes and gradients
+
+            /// <summary>Sets training mode on this module and all descendants.</summary>
+            public virtual Module train(bool mode = true)
+            {
+                training = mode;
+                foreach (var child in children()) child.train(mode);
+                return this;
+            }
+
+            public Module eval() => train(false);
+
+            /// <summary>Turns gradient recording on or off for every parameter (e.g. to freeze a teacher).</summary>
+            public Module requires_grad_(bool requires_grad = true)
+            {
+                foreach (var p in parameters())
+                    if (p.dtype.IsFloatingPoint()) p.requires_grad = requires_grad;
+                return this;
+            }
+
+            /// <summary>Clears the parameters' gradients: dropped (PyTorch 2's default) or zeroed in place.</summary>
+            public void zero_grad(bool set_to_none = true)
+            {
+                foreach (var p in parameters())
+                {
+                    using var g = p.grad;
+                    if (g is null) continue;
+                    if (set_to_none) { p.grad = null; continue; }
+                    // As PyTorch does: a gradient with history (create_graph) is cut loose before it is zeroed.
+                    if (!g.is_leaf) g.detach_();
+                    else g.requires_grad = false;
+                    g.zero_();
+                }
+            }
+
+            // ---------------------------------------------------------------- devices and dtypes
+
+            /// <summary>
+            /// Moves parameters and buffers to <paramref name="device"/> and converts floating-point ones to
+            /// <paramref name="dtype"/> (integer buffers such as <c>num_batches_tracked</c> keep their dtype, as in
+            /// PyTorch). The change happens in place: every Parameter and buffer object keeps its identity (its data is
+            /// swapped with <c>set_data</c>), so optimizers and fields holding them keep working. Gradients follow.
+            /// </summary>
+            public Module to(Device? device, ScalarType? dtype = null)
+            {
+                if (dtype is { } dt && !dt.IsFloatingPoint())
+                    throw new ArgumentException($"Module.to only accepts floating point dtypes, but got desired dtype={dt}", nameof(dtype));
+                using var _ = no_grad();
+                foreach (var p in parameters())
+                {
+                    ConvertInPlace(p, device, dtype);
+                    using var g = p.grad;
+                    if (g is not null) ConvertInPlace(g, device, dtype);
+                }
+                foreach (var b in buffers()) ConvertInPlace(b, device, dtype);
+                return this;
+            }
+
+            public Module to(ScalarType dtype) => to(null, dtype);
+            public Module to(string device) => to(Device.Parse(device));
+            public Module cpu() => to(Device.CPU);
+            public Module cuda(int index = 0) => to(new Device(DeviceType.CUDA, index));
+            public Module @float() => to(ScalarType.Float32);
+            public Module @double() => to(ScalarType.Float64);
+            public Module half() => to(ScalarType.Float16);
+            public Module bfloat16() => to(ScalarType.BFloat16);
+
+            private static void ConvertInPlace(Tensor t, Device? device, ScalarType? dtype)
+            {
+                var currentType = t.dtype;
+                var targetType = dtype is { } d && currentType.IsFloatingPoint() ? d : currentType;
+                var currentDevice = t.device;
+                var targetDevice = device ?? currentDevice;
+                bool sameDevice = targetDevice.Type == currentDevice.Type
+                                  && (targetDevice.Index < 0 || targetDevice.Index == currentDevice.Index
+                                      || (currentDevice.Index < 0 && targetDevice.Index == 0));
+                if (sameDevice && targetType == currentType) return;
+                using var moved = t.to(targetDevice, targetType);
+                t.set_data(moved);
+            }
+
+            // ---------------------------------------------------------------- state dict
+
+            /// <summary>
+            /// Parameters and persistent buffers under PyTorch's dotted names, in PyTorch's order (each module's
+            /// parameters, then its buffers, then its children's entries). The values are new detached handles sharing
+            /// the module's storage (they belong to the current dispose scope, or to the caller); with
+            /// <paramref name="keep_vars"/> they are the module's own Parameter and buffer objects, which the caller
+            /// must not dispose.
+            /// </summary>
+            public Dictionary<string, Tensor> state_dict(bool keep_vars = false)
+            {
+                var result = new Dictionary<string, Tensor>();
+                SaveTo(result, "", keep_vars);
+                return result;
+            }
+
+            private void SaveTo(Dictionary<string, Tensor> destination, string prefix, bool keepVars)
+            {
+                foreach (var (name, p) in parameters_)
+                    if (p is not null) destination[prefix + name] = keepVars ? p : p.detach();
+                foreach (var (name, b) in buffers_)
+                    if (b is not null && !nonPersistentBuffers.Contains(name)) destination[prefix + name] = keepVars ? b : b.detach();
+                foreach (var (name, m) in modules_)
+                    m?.SaveTo(destination, prefix + name + ".", keepVars);
+            }
+
+            /// <summary>
+            /// Copies the values of <paramref name="state_dict"/> into this module's parameters and persistent buffers,
+            /// in place under no_grad (converting dtype and device as <c>copy_</c> does). Everything is checked before
+            /// anything is copied: a shape mismatch always throws, and in strict mode so do missing and unexpected keys,
+            /// naming them all. Returns the missing and unexpected keys (empty in strict mode).
+            /// </summary>
+            public LoadStateDictResult load_state_dict(IReadOnlyDictionary<string, Tensor> state_dict, bool strict = true)
+            {
+                ArgumentNullException.ThrowIfNull(state_dict);
+                var own = this.state_dict(keep_vars: true);
+                var missing = own.Keys.Where(k => !state_dict.ContainsKey(k)).ToList();
+                var unexpected = state_dict.Keys.Where(k => !own.ContainsKey(k)).ToList();
+                var mismatched = new List<string>();
+                foreach (var (key, target) in own)
+                {
+                    if (!state_dict.TryGetValue(key, out var source)) continue;
+                    if (source is null) { mismatched.Add($"value for {key} is null"); continue; }
+                    var have = source.shape;
+                    var want = target.shape;
+                    if (!have.AsSpan().SequenceEqual(want))
+                        mismatched.Add($"size mismatch for {key}: copying a param with shape {FormatShape(have)} from checkpoint, the shape in current model is {FormatShape(want)}.");
+                }
+                if (mismatched.Count > 0 || (strict && (missing.Count > 0 || unexpected.Count > 0)))
+                    throw new StateDictMismatchException(GetName(), strict ? missing : [], strict ? unexpected : [], mismatched);
+
+                using (no_grad())
+                {
+                    foreach (var (key, target) in own)
+                        if (state_dict.TryGetValue(key, out var source)) target.copy_(source);
+                }
+                return new LoadStateDictResult(missing, unexpected);
+            }
+
+            internal static string FormatShape(long[] shape) => "[" + string.Join(", ", shape) + "]";
+
+            // ---------------------------------------------------------------- checkpoints
+
+            /// <summary>Writes the state dict to a safetensors file (atomically: a crash never leaves half a file).</summary>
+            public Module save(string path, IReadOnlyDictionary<string, string>? metadata = null)
+            {
+                var state = state_dict();
+                try { Safetensors.Save(path, state, metadata); }
+                finally { foreach (var t in state.Values) t.Dispose(); }
+                return this;
+            }
+
+            /// <summary>Loads a safetensors file written by <see cref="save"/> (or by PyTorch's safetensors) into this module.</summary>
+            public Module load(string path, bool strict = true)
+            {
+                var state = Safetensors.Load(path);
+                try { load_state_dict(state, strict); }
+                finally { foreach (var t in state.Values) t.Dispose(); }
+                return this;
+            }
+
+            // ---------------------------------------------------------------- description
+
+            /// <summary>The layer's settings for <see cref="ToString"/>, e.g. "3, 8, kernel_size=(3, 3)".</summary>
+            public virtual string extra_repr() => "";
+
+            /// <summary>Number of parameter elements (each shared parameter counted once).</summary>
+            public long parameter_count(bool only_trainable = false) =>
+                parameters().Where(p => !only_trainable || p.requires_grad).Sum(p => p.numel());
+
+            /// <summary>A nested description in PyTorch's print format.</summary>
+            public override string ToString()
+            {
+                var sb = new StringBuilder();
+                Describe(sb, 0);
+                return sb.ToString();
+            }
+
+            private void Describe(StringBuilder sb, int indent)
+            {
+                sb.Append(GetName()).Append('(').Append(extra_repr());
+                var kids = modules_.Where(kv => kv.Value is not null).ToList();
+                if (kids.Count == 0) { sb.Append(')'); return; }
+                sb.Append('\n');
+                foreach (var (name, m) in kids)
+                {
+                    sb.Append(' ', indent + 2).Append('(').Append(name).Append("): ");
+                    m!.Describe(sb, indent + 2);
+                    sb.Append('\n');
+                }
+                sb.Append(' ', indent).Append(')');
+            }
+
+            /// <summary>A table of every module with its own parameter count, plus totals.</summary>
+            public string summary()
+            {
+                var sb = new StringBuilder();
+                var rows = named_modules().Select(m => (
+                    name: m.name.Length == 0 ? "(root)" : m.name,
+                    type: m.module.GetName(),
+                    count: m.module.named_parameters(recurse: false).Sum(p => p.parameter.numel()))).ToList();
+                int w1 = Math.Max(4, rows.Max(r => r.name.Length));
+                int w2 = Math.Max(4, rows.Max(r => r.type.Length));
+                sb.Append("Name".PadRight(w1)).Append("  ").Append("Type".PadRight(w2)).Append("  ").Append("Params").Append('\n');
+                foreach (var (name, type, count) in rows)
+                    sb.Append(name.PadRight(w1)).Append("  ").Append(type.PadRight(w2)).Append("  ").Append(count.ToString("N0")).Append('\n');
+                long total = parameter_count(), trainable = parameter_count(only_trainable: true);
+                sb.Append($"Total params: {total:N0}\nTrainable params: {trainable:N0}\nNon-trainable params: {total - trainable:N0}\n");
+                return sb.ToString();
+            }
+
+            // ---------------------------------------------------------------- lifetime
+
+            public void Dispose()
+            {
+                Dispose(true);
+                GC.SuppressFinalize(this);
+            }
+
+            /// <summary>Frees the parameters and buffers of this module and all its descendants.</summary>
+            protected virtual void Dispose(bool disposing)
+            {
+                if (disposed) return;
+                disposed = true;
+                if (!disposing) return;
+                foreach (var m in modules_.Values) m?.Dispose();
+                foreach (var p in parameters_.Values) p?.Dispose();
+                foreach (var b in buffers_.Values) b?.Dispose();
+            }
+        }
+
+        /// <summary>A module with one input; <see cref="call"/> runs <see cref="forward"/> and then any forward hooks.</summary>
+        public abstract class Module<TIn, TOut> : Module
+        {
+            private readonly List<Action<Module<TIn, TOut>, TIn, TOut>> forwardHooks = new();
+
+            public abstract TOut forward(TIn input);
+
+            public TOut call(TIn input)
+            {
+                var output = forward(input);
+                if (forwardHooks.Count > 0)
+                    foreach (var hook in forwardHooks.ToArray()) hook(this, input, output);
+                return output;
+            }
+
+            /// <summary>
+            /// Runs <paramref name="hook"/>(module, input, output) after every <see cref="call"/> (e.g. to capture a
+            /// feature map for distillation). Dispose the returned handle to remove it.
+            /// </summary>
+            public IDisposable register_forward_hook(Action<Module<TIn, TOut>, TIn, TOut> hook)
+            {
+                ArgumentNullException.ThrowIfNull(hook);
+                forwardHooks.Add(hook);
+                return new HookHandle(() => forwardHooks.Remove(hook));
+            }
+        }
+
+        /// <summary>A module with two inputs.</summary>
+        public abstract class Module<T1, T2, TOut> : Module
+        {
+            public abstract TOut forward(T1 input1, T2 input2);
+            public TOut call(T1 input1, T2 input2) => forward(input1, input2);
+        }
+
+        private sealed class HookHandle(Action remove) : IDisposable
+        {
+            private Action? remove = remove;
+            public void Dispose() => Interlocked.Exchange(ref remove, null)?.Invoke();
+        }
+
+        /// <summary>What <see cref="Module.load_state_dict"/> did not match (PyTorch's <c>_IncompatibleKeys</c>).</summary>
+        public sealed record LoadStateDictResult(IReadOnlyList<string> missing_keys, IReadOnlyList<string> unexpected_keys);
+
+        /// <summary>A state dict that does not fit the module; lists every missing, unexpected and mis-shaped entry.</summary>
+        public sealed class StateDictMismatchException : ArgumentException
+        {
+            public IReadOnlyList<string> MissingKeys { get; }
+            public IReadOnlyList<string> UnexpectedKeys { get; }
+            public IReadOnlyList<string> ShapeMismatches { get; }
+
+            internal StateDictMismatchException(string module, IReadOnlyList<string> missing, IReadOnlyList<string> unexpected, IReadOnlyList<string> mismatched)
+                : base(Format(module, missing, unexpected, mismatched))
+            {
+                MissingKeys = missing;
+                UnexpectedKeys = unexpected;
+                ShapeMismatches = mismatched;
+            }
+
+            private static string Format(string module, IReadOnlyList<string> missing, IReadOnlyList<string> unexpected, IReadOnlyList<string> mismatched)
+            {
+                var sb = new StringBuilder($"Error(s) in loading state_dict for {module}:");
+                if (missing.Count > 0) sb.Append("\n\tMissing key(s) in state_dict: ").Append(string.Join(", ", missing.Select(k => $"\"{k}\""))).Append('.');
+                if (unexpected.Count > 0) sb.Append("\n\tUnexpected key(s) in state_dict: ").Append(string.Join(", ", unexpected.Select(k => $"\"{k}\""))).Append('.');
+                foreach (var m in mismatched) sb.Append("\n\t").Append(m);
+                return sb.ToString();
+            }
+        }
+    }
+}
