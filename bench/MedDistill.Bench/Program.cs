@@ -1,0 +1,6 @@
+using System.CommandLine;
+using MedDistill.Bench;
+
+var root = new RootCommand("MedDistill benchmarks (compare with the PyTorch scripts in bench/).");
+root.Subcommands.Add(EngineCommand.Create());
+return root.Parse(args).Invoke();

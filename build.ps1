@@ -1,0 +1,255 @@
+#!/usr/bin/env pwsh
+# MedDistill's entry point for PowerShell: the same commands as build.sh (./build.ps1 help).
+# The native shim (C++ over libtorch) builds on Linux only for now: the Torch project's MSBuild target runs
+# src/MedDistill.Torch/native/build-shim.sh with bash. On Linux this script works like build.sh (and installs
+# missing Debian packages when run as root); elsewhere it stops and points to Linux or WSL2.
+# Arguments are read from $args (no param block) so that options such as --steps reach the commands unchanged.
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+
+$Root = $PSScriptRoot
+Set-Location $Root
+$env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
+$env:DOTNET_NOLOGO = '1'
+$env:DOTNET_SKIP_FIRST_TIME_EXPERIENCE = '1'
+
+$Config = 'Release'
+$Sln = 'MedDistill.sln'
+$CliOut = "src/MedDistill.Cli/bin/$Config/net10.0"
+$BenchPython = if ($env:BENCH_PYTHON) { $env:BENCH_PYTHON } else { '/usr/bin/python3' }
+$OnLinux = [System.Runtime.InteropServices.RuntimeInformation]::IsOSPlatform([System.Runtime.InteropServices.OSPlatform]::Linux)
+$Invariant = [System.Globalization.CultureInfo]::InvariantCulture
+
+function Show-Usage {
+    @'
+Usage: ./build.ps1 [COMMAND] [OPTIONS]     (same commands as ./build.sh)
+
+Commands:
+  (none)            The main job: set up, build everything (Release), then run meddistill info.
+  build             Set up and build everything (Release).
+  test [ARGS...]    Build and run every test; the last line is "N passed, M failed, K skipped".
+                    Extra ARGS go to dotnet test.
+  bench engine [--steps N] [--warmup N] [--threads T] [--device cpu|cuda]
+                    Time one training step in MedDistill and in PyTorch; the last line is
+                    "engine-step-ms=<median> pytorch-step-ms=<median> ratio=<ours/pytorch>".
+  publish [--rid RID]
+                    Self-contained publish of the CLI and the benchmarks into publish/RID (default linux-x64);
+                    build the native shim on the target with native/build-shim.sh "<absolute path to RID folder>".
+  help              This text.
+
+The native shim builds on Linux only for now (use Linux or WSL2). Environment: LIBTORCH, BENCH_PYTHON (see README.md).
+'@ | Write-Host
+}
+
+function Say([string]$Message) { Write-Host "==> $Message" }
+
+function Stop-Build([int]$Code, [string]$Message) {
+    [Console]::Error.WriteLine("build.ps1: $Message")
+    exit $Code
+}
+
+# Runs an external program and stops the script with its exit code when it fails.
+function Invoke-Checked([string]$Exe, [string[]]$Arguments) {
+    & $Exe @Arguments
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+}
+
+# ---- set-up -------------------------------------------------------------------------------------
+
+function Assert-Dotnet {
+    $found = Get-Command dotnet -ErrorAction SilentlyContinue
+    $sdk10 = $false
+    if ($found) {
+        try { $sdk10 = [bool](& dotnet --list-sdks 2>$null | Where-Object { $_ -match '^10\.' }) } catch { $sdk10 = $false }
+    }
+    if (-not $sdk10) {
+        Stop-Build 2 'the .NET 10 SDK is required: install it from https://dotnet.microsoft.com/download/dotnet/10.0 and rerun'
+    }
+}
+
+function Test-Libtorch {
+    if ($env:LIBTORCH) { return $true }   # build-shim.sh checks it and explains what is wrong with it
+    if (-not (Test-Path /usr/include/torch/csrc/api/include/torch/torch.h)) { return $false }
+    return [bool](Get-ChildItem -Path /usr/lib/*/libtorch.so -ErrorAction SilentlyContinue)
+}
+
+function Test-PythonTorch {
+    if (-not (Get-Command $BenchPython -ErrorAction SilentlyContinue)) { return $false }
+    # try/catch: Windows PowerShell turns a native program's stderr into an error under 'Stop'.
+    try { & $BenchPython -c 'import torch' 2>$null | Out-Null; return $LASTEXITCODE -eq 0 } catch { return $false }
+}
+
+function Assert-NativeDeps([string[]]$Extra = @()) {
+    if (-not $OnLinux) {
+        Stop-Build 2 'the native shim (libmeddistill_torch) builds on Linux only for now: run ./build.sh on Linux or in WSL2'
+    }
+    $missing = @()
+    if (-not (Test-Libtorch)) { $missing += 'libtorch-dev' }
+    if (-not (Get-Command g++ -ErrorAction SilentlyContinue)) { $missing += 'g++' }
+    if (-not (Get-Command make -ErrorAction SilentlyContinue)) { $missing += 'make' }
+    $missing += $Extra
+    if ($missing.Count -eq 0) { return }
+
+    $wanted = @()
+    if (-not $env:LIBTORCH) { $wanted += 'libtorch-dev' }
+    $wanted += @('g++', 'make') + $Extra
+    $isRoot = (& id -u) -eq '0'
+    if (-not $isRoot) {
+        $hint = if ($env:LIBTORCH) { '' } else { ' (or set LIBTORCH=/path/to/libtorch)' }
+        Stop-Build 2 "missing $($missing -join ' '): run 'sudo apt-get install -y $($wanted -join ' ')'$hint, then rerun"
+    }
+    if (-not (Get-Command apt-get -ErrorAction SilentlyContinue)) {
+        Stop-Build 2 "missing $($missing -join ' ') and there is no apt-get: install $($wanted -join ' ') (or set LIBTORCH)"
+    }
+    Say "installing $($missing -join ' ') with apt-get"
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    & apt-get update -qq | Out-Null
+    if ($LASTEXITCODE -ne 0) { Stop-Build 2 'apt-get update failed' }
+    & apt-get install -y -qq --no-install-recommends @missing | Out-Null
+    if ($LASTEXITCODE -ne 0) { Stop-Build 2 "apt-get install $($missing -join ' ') failed" }
+}
+
+function Initialize-Build([string[]]$Extra = @()) {
+    Assert-Dotnet
+    Assert-NativeDeps $Extra
+}
+
+# ---- commands -----------------------------------------------------------------------------------
+
+function Build-All {
+    Say "building $Sln ($Config; the first build compiles the native shim, a minute or two)"
+    Invoke-Checked dotnet @('build', $Sln, '-c', $Config, '-v:minimal', '-nologo')
+    # Same stamp as build.sh, so ./meddistill knows the build is current.
+    New-Item -ItemType File -Force -Path "$CliOut/.meddistill-built" | Out-Null
+}
+
+function Invoke-Main([string[]]$Arguments) {
+    if ($Arguments.Count -gt 0) { Stop-Build 2 "unknown argument: $($Arguments[0]) (see ./build.ps1 help)" }
+    Initialize-Build
+    Build-All
+    Say 'meddistill info'
+    Invoke-Checked dotnet @("$CliOut/meddistill.dll", 'info')
+}
+
+function Invoke-Test([string[]]$Arguments) {
+    Initialize-Build
+    Build-All
+    $results = Join-Path $Root 'artifacts/test-results'
+    if (Test-Path $results) { Remove-Item -Recurse -Force $results }
+    New-Item -ItemType Directory -Force -Path $results | Out-Null
+    Say "dotnet test $Sln"
+    & dotnet test $Sln -c $Config --no-build --logger trx --results-directory $results @Arguments
+    $rc = $LASTEXITCODE
+    $files = @(Get-ChildItem -Path $results -Filter *.trx -ErrorAction SilentlyContinue)
+    if ($files.Count -eq 0) { Stop-Build 1 "the test run produced no results (dotnet test exit code $rc)" }
+    $passed = 0; $failed = 0; $skipped = 0
+    foreach ($f in $files) {
+        $c = ([xml](Get-Content -Raw $f.FullName)).TestRun.ResultSummary.Counters
+        $p = [int]$c.passed
+        $fl = [int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted
+        # Ignored tests are counted neither as passed nor failed: the rest of the total is skipped.
+        $passed += $p; $failed += $fl; $skipped += [Math]::Max(0, [int]$c.total - $p - $fl)
+    }
+    Write-Output "$passed passed, $failed failed, $skipped skipped"
+    if ($failed -gt 0 -or $rc -ne 0) { exit 1 }
+}
+
+function Invoke-Bench([string[]]$Arguments) {
+    if ($Arguments.Count -eq 0 -or $Arguments[0] -ne 'engine') {
+        Stop-Build 2 'usage: ./build.ps1 bench engine [--steps N] [--warmup N] [--threads T] [--device cpu|cuda]'
+    }
+    $pass = @()
+    for ($i = 1; $i -lt $Arguments.Count; $i++) {
+        $a = $Arguments[$i]
+        if ($a -match '^--(steps|warmup|threads|device|seed)=(.*)$') { $pass += @("--$($Matches[1])", $Matches[2]); continue }
+        if ($a -match '^--(steps|warmup|threads|device|seed)$') {
+            if ($i + 1 -ge $Arguments.Count) { Stop-Build 2 "$a needs a value" }
+            $pass += @($a, $Arguments[$i + 1]); $i++; continue
+        }
+        Stop-Build 2 "bench engine: unknown argument $a"
+    }
+    $extra = @()
+    if (-not (Test-PythonTorch)) {
+        if ($BenchPython -ne '/usr/bin/python3') { Stop-Build 2 "$BenchPython cannot import torch (BENCH_PYTHON)" }
+        $extra += 'python3-torch'
+    }
+    Initialize-Build $extra
+    if (-not (Test-PythonTorch)) { Stop-Build 2 "$BenchPython still cannot import torch" }
+
+    Say "building bench/MedDistill.Bench ($Config)"
+    Invoke-Checked dotnet @('build', 'bench/MedDistill.Bench', '-c', $Config, '-v:quiet', '-nologo', '-clp:NoSummary')
+
+    Say "PyTorch: $BenchPython bench/engine_step.py $($pass -join ' ')"
+    $pyOut = @(& $BenchPython bench/engine_step.py @pass)
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+    $pyOut | Write-Output
+    Say "MedDistill: MedDistill.Bench engine $($pass -join ' ')"
+    $oursOut = @(& dotnet "bench/MedDistill.Bench/bin/$Config/net10.0/MedDistill.Bench.dll" engine @pass)
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+    $oursOut | Write-Output
+
+    $py = ($pyOut | Where-Object { $_ -like 'pytorch-step-ms=*' } | Select-Object -Last 1)
+    $ours = ($oursOut | Where-Object { $_ -like 'engine-step-ms=*' } | Select-Object -Last 1)
+    if (-not $py) { Stop-Build 1 'engine_step.py printed no pytorch-step-ms line' }
+    if (-not $ours) { Stop-Build 1 'MedDistill.Bench printed no engine-step-ms line' }
+    $py = $py.Substring('pytorch-step-ms='.Length)
+    $ours = $ours.Substring('engine-step-ms='.Length)
+    $ratio = 'pending'
+    $a = 0.0; $b = 0.0
+    if ([double]::TryParse($ours, [System.Globalization.NumberStyles]::Float, $Invariant, [ref]$a) -and
+        [double]::TryParse($py, [System.Globalization.NumberStyles]::Float, $Invariant, [ref]$b) -and $b -gt 0) {
+        $ratio = ($a / $b).ToString('F3', $Invariant)
+    }
+    Write-Output "engine-step-ms=$ours pytorch-step-ms=$py ratio=$ratio"
+}
+
+function Invoke-Publish([string[]]$Arguments) {
+    $rid = 'linux-x64'
+    for ($i = 0; $i -lt $Arguments.Count; $i++) {
+        $a = $Arguments[$i]
+        if ($a -match '^--rid=(.+)$') { $rid = $Matches[1]; continue }
+        if ($a -eq '--rid') {
+            if ($i + 1 -ge $Arguments.Count) { Stop-Build 2 '--rid needs a value' }
+            $rid = $Arguments[$i + 1]; $i++; continue
+        }
+        Stop-Build 2 "publish: unknown argument $a"
+    }
+    # The Torch project ships the shim it builds here, so the set-up is the same as for a build.
+    Initialize-Build
+    $out = "publish/$rid"
+    foreach ($p in @($out, 'publish/native', "publish/meddistill-$rid.tar.gz")) {
+        if (Test-Path $p) { Remove-Item -Recurse -Force $p }
+    }
+    foreach ($proj in @('src/MedDistill.Cli', 'bench/MedDistill.Bench')) {
+        Say "publishing $proj for $rid (self-contained)"
+        Invoke-Checked dotnet @('publish', $proj, '-c', $Config, '-r', $rid, '--self-contained', '-o', $out,
+            '-v:minimal', '-nologo', '-p:SatelliteResourceLanguages=en')
+    }
+    # The shim from this machine is linked to this machine's libtorch; the target builds its own.
+    Remove-Item -Force -ErrorAction SilentlyContinue "$out/libmeddistill_torch.so"
+    New-Item -ItemType Directory -Force -Path publish/native | Out-Null
+    Copy-Item -Path src/MedDistill.Torch/native/build-shim.sh, src/MedDistill.Torch/native/Makefile,
+        src/MedDistill.Torch/native/*.h, src/MedDistill.Torch/native/*.cpp -Destination publish/native
+    Invoke-Checked tar @('-C', 'publish', '-czf', "publish/meddistill-$rid.tar.gz", $rid, 'native')
+    Say "published to $out and publish/meddistill-$rid.tar.gz"
+    Write-Output "On the target: tar xzf meddistill-$rid.tar.gz; LIBTORCH=/path/to/libtorch native/build-shim.sh `"`$PWD/$rid`"; $rid/meddistill info"
+}
+
+# ---- dispatch -----------------------------------------------------------------------------------
+
+$command = if ($args.Count -gt 0) { [string]$args[0] } else { '' }
+$rest = @(if ($args.Count -gt 1) { $args[1..($args.Count - 1)] | ForEach-Object { [string]$_ } })
+switch -Exact ($command) {
+    '' { Invoke-Main @() }
+    'build' { if ($rest.Count -gt 0) { Stop-Build 2 "build takes no arguments" }; Initialize-Build; Build-All }
+    'test' { Invoke-Test $rest }
+    'bench' { Invoke-Bench $rest }
+    'publish' { Invoke-Publish $rest }
+    { $_ -in @('help', '-h', '--help', '-?') } { Show-Usage }
+    default {
+        if ($command.StartsWith('-')) { Invoke-Main (@($command) + $rest) }
+        else { Stop-Build 2 "unknown command: $command (see ./build.ps1 help)" }
+    }
+}
+exit 0

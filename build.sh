@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# MedDistill's one entry point: set-up, build, tests, benchmarks, publishing. ./build.sh --help for usage.
+# Works on a fresh Debian 12: as root it installs what is missing with apt-get; otherwise it says what to install.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$root"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# Containers and CI jobs sometimes run without a HOME; dotnet and NuGet need one for their caches.
+if [ -z "${HOME:-}" ] || [ ! -w "${HOME}" ]; then export HOME="$root/.dotnet-home"; mkdir -p "$HOME"; fi
+
+config=Release
+sln=MedDistill.sln
+# Touched after every successful build; ./meddistill rebuilds when a source is newer than this.
+build_stamp="src/MedDistill.Cli/bin/$config/net10.0/.meddistill-built"
+bench_python="${BENCH_PYTHON:-/usr/bin/python3}"
+
+usage() {
+  cat <<'EOF'
+Usage: ./build.sh [COMMAND] [OPTIONS]
+
+Commands:
+  (none)            The main job: set up, build everything (Release), then run ./meddistill info.
+  build             Set up and build everything (Release).
+  test [ARGS...]    Set up, build, run every test of MedDistill.sln; the last line is
+                    "N passed, M failed, K skipped". Extra ARGS go to dotnet test (e.g. --filter Name~Core).
+  bench engine [--steps N] [--warmup N] [--threads T] [--device cpu|cuda]
+                    Time one training step in MedDistill and in PyTorch; the last line is
+                    "engine-step-ms=<median> pytorch-step-ms=<median> ratio=<ours/pytorch>".
+  publish [--rid RID]
+                    Self-contained publish of the CLI and the benchmarks into publish/RID (default linux-x64)
+                    and publish/meddistill-RID.tar.gz, for machines without a .NET SDK. The native shim is
+                    not included: build it on the target with (an absolute output folder)
+                      src/MedDistill.Torch/native/build-shim.sh "$PWD/publish/RID"   (or publish/native/build-shim.sh)
+  help, -h, --help  This text.
+
+Set-up (every command): needs the .NET 10 SDK, g++, make and libtorch ($LIBTORCH, else Debian's libtorch-dev).
+As root, missing packages are installed with apt-get (libtorch-dev g++ make; bench also python3-torch).
+Environment: LIBTORCH=/path/to/libtorch (or a PyTorch wheel's torch/ folder) to build against another libtorch,
+e.g. a CUDA one; BENCH_PYTHON (default /usr/bin/python3) for the PyTorch half of the benchmark.
+EOF
+}
+
+say() { printf '==> %s\n' "$*"; }
+die() { local code="$1"; shift; printf 'build.sh: %s\n' "$*" >&2; exit "$code"; }
+
+# ---- set-up -------------------------------------------------------------------------------------
+
+ensure_dotnet() {
+  if ! command -v dotnet >/dev/null 2>&1 && [ -x "$HOME/.dotnet/dotnet" ]; then
+    export DOTNET_ROOT="$HOME/.dotnet" PATH="$HOME/.dotnet:$PATH"
+  fi
+  if ! command -v dotnet >/dev/null 2>&1 || ! dotnet --list-sdks 2>/dev/null | grep -q '^10\.'; then
+    die 2 "the .NET 10 SDK is required: install it (https://dotnet.microsoft.com/download/dotnet/10.0, or: curl -sSL https://dot.net/v1/dotnet-install.sh | bash -s -- --channel 10.0 && export PATH=\$HOME/.dotnet:\$PATH) and rerun"
+  fi
+}
+
+have_libtorch() {
+  # A set LIBTORCH is taken as the user's choice; build-shim.sh checks it and explains what is wrong with it.
+  [ -n "${LIBTORCH:-}" ] && return 0
+  [ -f /usr/include/torch/csrc/api/include/torch/torch.h ] && compgen -G '/usr/lib/*/libtorch.so' >/dev/null
+}
+
+have_python_torch() { "$bench_python" -c 'import torch' >/dev/null 2>&1; }
+
+# Installs (as root) or names (otherwise) the Debian packages missing for the native build, plus the
+# extra packages given as arguments (already known to be missing).
+ensure_native_deps() {
+  local missing=() wanted=()
+  have_libtorch || missing+=(libtorch-dev)
+  command -v g++ >/dev/null 2>&1 || missing+=(g++)
+  command -v make >/dev/null 2>&1 || missing+=(make)
+  missing+=("$@")
+  [ "${#missing[@]}" -eq 0 ] && return 0
+
+  # Ask for the whole set so the command stays right whatever else is missing; apt skips what is there.
+  [ -n "${LIBTORCH:-}" ] || wanted+=(libtorch-dev)
+  wanted+=(g++ make "$@")
+  if [ "$(id -u)" -ne 0 ]; then
+    die 2 "missing ${missing[*]}: run 'sudo apt-get install -y ${wanted[*]}'$([ -n "${LIBTORCH:-}" ] || echo " (or set LIBTORCH=/path/to/libtorch)"), then rerun"
+  fi
+  command -v apt-get >/dev/null 2>&1 || die 2 "missing ${missing[*]} and there is no apt-get: install ${wanted[*]} (or set LIBTORCH=/path/to/libtorch)"
+
+  say "installing ${missing[*]} with apt-get"
+  local log; log="$(mktemp)"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1 </dev/null; then
+    tail -n 30 "$log" >&2; rm -f "$log"
+    die 2 "apt-get install ${missing[*]} failed (output above)"
+  fi
+  rm -f "$log"
+}
+
+setup() {
+  ensure_dotnet
+  ensure_native_deps "$@"
+}
+
+# ---- build --------------------------------------------------------------------------------------
+
+build_all() {
+  say "building $sln ($config; the first build compiles the native shim, a minute or two)"
+  dotnet build "$sln" -c "$config" -v:minimal -nologo
+  touch "$build_stamp"
+}
+
+cmd_build() {
+  [ "$#" -eq 0 ] || die 2 "build takes no arguments (got: $*)"
+  setup
+  build_all
+}
+
+# The main job. Later this runs the experiment pipeline; today it builds and reports the engine.
+cmd_main() {
+  [ "$#" -eq 0 ] || die 2 "unknown argument: $1 (see ./build.sh --help)"
+  setup
+  build_all
+  say "./meddistill info"
+  "$root/meddistill" info
+}
+
+# ---- test ---------------------------------------------------------------------------------------
+
+# Sums the outcome counters of every TRX file in $1 and prints "passed failed skipped".
+count_trx() {
+  local passed=0 failed=0 skipped=0 f counters p fl sk
+  for f in "$1"/*.trx; do
+    [ -e "$f" ] || continue
+    counters="$(grep -o '<Counters [^>]*>' "$f" | head -n 1)"
+    attr() { printf '%s\n' "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
+    p="$(attr passed)"
+    fl=$(( $(attr failed) + $(attr error) + $(attr timeout) + $(attr aborted) ))
+    # Ignored tests show up neither in passed nor failed (nor reliably in notExecuted): the rest is skipped.
+    sk=$(( $(attr total) - p - fl )); [ "$sk" -ge 0 ] || sk=0
+    passed=$((passed + p)); failed=$((failed + fl)); skipped=$((skipped + sk))
+  done
+  echo "$passed $failed $skipped"
+}
+
+cmd_test() {
+  setup
+  build_all
+  local results="$root/artifacts/test-results" rc=0
+  rm -rf "$results"; mkdir -p "$results"
+  say "dotnet test $sln"
+  dotnet test "$sln" -c "$config" --no-build --logger trx --results-directory "$results" "$@" || rc=$?
+  if ! compgen -G "$results/*.trx" >/dev/null; then
+    die 1 "the test run produced no results (dotnet test exit code $rc)"
+  fi
+  local passed failed skipped
+  read -r passed failed skipped <<<"$(count_trx "$results")"
+  echo "$passed passed, $failed failed, $skipped skipped"
+  if [ "$failed" -gt 0 ] || [ "$rc" -ne 0 ]; then exit 1; fi
+}
+
+# ---- bench --------------------------------------------------------------------------------------
+
+cmd_bench() {
+  local what="${1:-}"
+  [ "$#" -gt 0 ] && shift
+  case "$what" in
+    engine) ;;
+    *) die 2 "usage: ./build.sh bench engine [--steps N] [--warmup N] [--threads T] [--device cpu|cuda]" ;;
+  esac
+  local args=()
+  while [ "$#" -gt 0 ]; do
+    case "$1" in
+      --steps|--warmup|--threads|--device|--seed)
+        [ "$#" -ge 2 ] || die 2 "$1 needs a value"
+        args+=("$1" "$2"); shift 2 ;;
+      --steps=*|--warmup=*|--threads=*|--device=*|--seed=*) args+=("${1%%=*}" "${1#*=}"); shift ;;
+      *) die 2 "bench engine: unknown argument $1" ;;
+    esac
+  done
+
+  local extra=()
+  # Only Debian's interpreter is ours to provision; a custom BENCH_PYTHON must come with torch.
+  if ! have_python_torch; then
+    [ "$bench_python" = /usr/bin/python3 ] || die 2 "$bench_python cannot import torch (BENCH_PYTHON)"
+    extra+=(python3-torch)
+  fi
+  setup "${extra[@]}"
+  have_python_torch || die 2 "$bench_python still cannot import torch"
+
+  say "building bench/MedDistill.Bench ($config)"
+  dotnet build bench/MedDistill.Bench -c "$config" -v:quiet -nologo -clp:NoSummary
+
+  say "PyTorch: $bench_python bench/engine_step.py ${args[*]}"
+  local py_out ours_out
+  py_out="$("$bench_python" bench/engine_step.py "${args[@]}")"
+  printf '%s\n' "$py_out"
+  say "MedDistill: MedDistill.Bench engine ${args[*]}"
+  ours_out="$(dotnet "bench/MedDistill.Bench/bin/$config/net10.0/MedDistill.Bench.dll" engine "${args[@]}")"
+  printf '%s\n' "$ours_out"
+
+  local py ours ratio
+  py="$(printf '%s\n' "$py_out" | sed -n 's/^pytorch-step-ms=//p' | tail -n 1)"
+  ours="$(printf '%s\n' "$ours_out" | sed -n 's/^engine-step-ms=//p' | tail -n 1)"
+  [ -n "$py" ] || die 1 "engine_step.py printed no pytorch-step-ms line"
+  [ -n "$ours" ] || die 1 "MedDistill.Bench printed no engine-step-ms line"
+  ratio=pending
+  if [[ "$ours" =~ ^[0-9.]+$ && "$py" =~ ^[0-9.]+$ ]]; then
+    ratio="$(awk -v a="$ours" -v b="$py" 'BEGIN { printf "%.3f", a / b }')"
+  fi
+  echo "engine-step-ms=$ours pytorch-step-ms=$py ratio=$ratio"
+}
+
+# ---- publish ------------------------------------------------------------------------------------
+
+cmd_publish() {
+  local rid=linux-x64
+  while [ "$#" -gt 0 ]; do
+    case "$1" in
+      --rid) [ "$#" -ge 2 ] || die 2 "--rid needs a value"; rid="$2"; shift 2 ;;
+      --rid=*) rid="${1#*=}"; shift ;;
+      *) die 2 "publish: unknown argument $1" ;;
+    esac
+  done
+  # The Torch project ships the shim it builds here, so the set-up is the same as for a build.
+  setup
+  local out="publish/$rid" p
+  rm -rf "$out" publish/native "publish/meddistill-$rid.tar.gz"
+  for p in src/MedDistill.Cli bench/MedDistill.Bench; do
+    say "publishing $p for $rid (self-contained)"
+    dotnet publish "$p" -c "$config" -r "$rid" --self-contained -o "$out" -v:minimal -nologo \
+      -p:SatelliteResourceLanguages=en
+  done
+  # The shim from this machine is linked to this machine's libtorch; the target builds its own.
+  rm -f "$out/libmeddistill_torch.so"
+  mkdir -p publish/native
+  cp src/MedDistill.Torch/native/build-shim.sh src/MedDistill.Torch/native/Makefile \
+     src/MedDistill.Torch/native/*.h src/MedDistill.Torch/native/*.cpp publish/native/
+  tar -C publish -czf "publish/meddistill-$rid.tar.gz" "$rid" native
+  say "published to $out and publish/meddistill-$rid.tar.gz ($(du -sh "publish/meddistill-$rid.tar.gz" | cut -f1))"
+  cat <<EOF
+On the target (no .NET SDK needed; g++, make and a libtorch are):
+  tar xzf meddistill-$rid.tar.gz
+  LIBTORCH=/path/to/libtorch native/build-shim.sh "\$PWD/$rid"   # in a checkout: src/MedDistill.Torch/native/build-shim.sh "\$PWD/publish/$rid"
+  $rid/meddistill info
+  $rid/MedDistill.Bench engine --device cuda
+EOF
+}
+
+# ---- dispatch -----------------------------------------------------------------------------------
+
+case "${1:-}" in
+  "") cmd_main ;;
+  build) shift; cmd_build "$@" ;;
+  test) shift; cmd_test "$@" ;;
+  bench) shift; cmd_bench "$@" ;;
+  publish) shift; cmd_publish "$@" ;;
+  help|-h|--help) usage ;;
+  -*) cmd_main "$@" ;;
+  *) die 2 "unknown command: $1 (see ./build.sh --help)" ;;
+esac
