@@ -24,15 +24,9 @@ public static class EngineCommand
                 Console.Error.WriteLine("bench engine: --steps must be >= 1 and --warmup >= 0");
                 return 2;
             }
-#if ENGINE_APIS
             double median = EngineStep.Run(n, w, parse.GetValue(threads), parse.GetValue(device)!, parse.GetValue(seed));
             Console.WriteLine(FormattableString.Invariant($"engine-step-ms={median:F3}"));
             return 0;
-#else
-            Console.Error.WriteLine("bench engine: the C# step is compiled out until torch.nn, cross_entropy and optim.Adam land (build with -p:EngineApis=true)");
-            Console.WriteLine("engine-step-ms=pending");
-            return 0;
-#endif
         });
         return command;
     }

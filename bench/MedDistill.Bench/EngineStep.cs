@@ -1,5 +1,3 @@
-#if ENGINE_APIS
-// Compiled only with -p:EngineApis=true (see MedDistill.Bench.csproj): it uses the nn/optim APIs that land later.
 using System.Diagnostics;
 using MedDistill.Torch;
 using static MedDistill.Torch.torch;
@@ -19,7 +17,7 @@ public static class EngineStep
         var dev = device(deviceSpec);
         bool isCuda = dev.Type == DeviceType.CUDA;
 
-        var net = nn.Sequential(
+        using var net = nn.Sequential(
             nn.Conv2d(1, 32, 3, padding: 1), nn.BatchNorm2d(32), nn.ReLU(),
             nn.Conv2d(32, 64, 3, stride: 2, padding: 1), nn.BatchNorm2d(64), nn.ReLU(),
             nn.Conv2d(64, 64, 3, padding: 1), nn.BatchNorm2d(64), nn.ReLU(),
@@ -31,7 +29,7 @@ public static class EngineStep
         // Fixed inputs for every step, as in the Python script; they live outside the per-step scopes.
         using var x = randn([8, 1, 128, 128], float32, dev);
         using var y = randint(0, 2, [8, 128, 128], int64, dev);
-        var optimizer = optim.Adam(net.parameters(), lr: 1e-3);
+        using var optimizer = optim.Adam(net.parameters(), lr: 1e-3);
 
         void Step()
         {
@@ -68,4 +66,3 @@ public static class EngineStep
         return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 }
-#endif
