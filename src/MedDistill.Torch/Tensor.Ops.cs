@@ -13,22 +13,6 @@ public unsafe partial class Tensor
         fixed (long* p = values) return new Tensor(op(Handle, p, values.Length));
     }
 
-    /// <summary>Takes ownership of a native tensor list, returning its elements as new tensors.</summary>
-    internal static Tensor[] FromNativeList(IntPtr list)
-    {
-        Native.Check(list);
-        try
-        {
-            int n = Native.mdt_list_len(list);
-            var result = new Tensor[n];
-            for (int k = 0; k < n; k++) result[k] = new Tensor(Native.mdt_list_get(list, k));
-            return result;
-        }
-        finally
-        {
-            Native.mdt_list_free(list);
-        }
-    }
 
     /// <summary>The handles of a tensor list, rejecting null entries (a null entry would otherwise crash the shim).</summary>
     internal static IntPtr[] HandlesOf(IList<Tensor> tensors, string paramName, bool allowNull = false)
@@ -108,17 +92,17 @@ public unsafe partial class Tensor
 
     // ---- splitting
     /// <summary>Pieces of <paramref name="split_size"/> along <paramref name="dim"/> (the last may be smaller); views.</summary>
-    public Tensor[] split(long split_size, long dim = 0) => FromNativeList(Native.mdt_split(Handle, split_size, dim));
+    public Tensor[] split(long split_size, long dim = 0) => TensorList.Take(Native.mdt_split(Handle, split_size, dim));
 
     /// <summary>Pieces with the given sizes along <paramref name="dim"/>, which must add up to that dimension's size.</summary>
     public Tensor[] split(long[] split_sizes, long dim = 0)
     {
         ArgumentNullException.ThrowIfNull(split_sizes);
-        fixed (long* p = split_sizes) return FromNativeList(Native.mdt_split_with_sizes(Handle, p, split_sizes.Length, dim));
+        fixed (long* p = split_sizes) return TensorList.Take(Native.mdt_split_with_sizes(Handle, p, split_sizes.Length, dim));
     }
 
     /// <summary>At most <paramref name="chunks"/> nearly equal pieces along <paramref name="dim"/>; views.</summary>
-    public Tensor[] chunk(long chunks, long dim = 0) => FromNativeList(Native.mdt_chunk(Handle, chunks, dim));
+    public Tensor[] chunk(long chunks, long dim = 0) => TensorList.Take(Native.mdt_chunk(Handle, chunks, dim));
 
     // ---- indexing
     public Tensor index_select(long dim, Tensor index) => new(Native.mdt_index_select(Handle, dim, index.Handle));

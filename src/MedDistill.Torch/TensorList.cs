@@ -7,6 +7,7 @@ internal static class TensorList
 {
     internal static Tensor[] Take(IntPtr list)
     {
+        Native.Check(list);
         try
         {
             int n = Native.mdt_list_len(list);

@@ -90,8 +90,8 @@ public static partial class torch
                 stride ??= kernel_size; padding ??= ZeroPair; dilation ??= OnePair;
                 IntPtr list;
                 fixed (long* k = kernel_size) fixed (long* s = stride) fixed (long* p = padding) fixed (long* d = dilation)
-                    list = Native.Check(Native.mdt_max_pool2d_with_indices(input.Handle, k, kernel_size.Length, s, stride.Length, p,
-                        padding.Length, d, dilation.Length, ceil_mode ? 1 : 0));
+                    list = Native.mdt_max_pool2d_with_indices(input.Handle, k, kernel_size.Length, s, stride.Length, p,
+                        padding.Length, d, dilation.Length, ceil_mode ? 1 : 0);
                 var parts = TensorList.Take(list);
                 return (parts[0], parts[1]);
             }
