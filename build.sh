@@ -31,7 +31,7 @@ Commands:
   publish [--rid RID]
                     Self-contained publish of the CLI and the benchmarks into publish/RID (default linux-x64)
                     and publish/meddistill-RID.tar.gz, for machines without a .NET SDK. The native shim is
-                    not included: build it on the target with (an absolute output folder)
+                    not included: build it on the target with
                       src/MedDistill.Torch/native/build-shim.sh "$PWD/publish/RID"   (or publish/native/build-shim.sh)
   help, -h, --help  This text.
 
