@@ -199,6 +199,13 @@ cmd_bench() {
   ours="$(printf '%s\n' "$ours_out" | sed -n 's/^engine-step-ms=//p' | tail -n 1)"
   [ -n "$py" ] || die 1 "engine_step.py printed no pytorch-step-ms line"
   [ -n "$ours" ] || die 1 "MedDistill.Bench printed no engine-step-ms line"
+  # Same seed, same initial draws, same kernels: the first losses agree, so the timings compare equal work.
+  local py_losses ours_losses
+  py_losses="$(printf '%s\n' "$py_out" | sed -n 's/^first-losses=//p' | tail -n 1)"
+  ours_losses="$(printf '%s\n' "$ours_out" | sed -n 's/^first-losses=//p' | tail -n 1)"
+  if [ -n "$py_losses" ] && [ -n "$ours_losses" ]; then
+    echo "first-losses pytorch=$py_losses meddistill=$ours_losses$([ "$py_losses" = "$ours_losses" ] && echo " (identical)" || echo " (DIFFERENT)")"
+  fi
   ratio=pending
   if [[ "$ours" =~ ^[0-9.]+$ && "$py" =~ ^[0-9.]+$ ]]; then
     ratio="$(awk -v a="$ours" -v b="$py" 'BEGIN { printf "%.3f", a / b }')"

@@ -47,14 +47,15 @@ def main() -> int:
     y = torch.randint(0, 2, (8, 128, 128), dtype=torch.int64, device=device)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 
-    def step() -> None:
+    def step() -> torch.Tensor:
         opt.zero_grad(set_to_none=True)
         loss = F.cross_entropy(net(x), y)
         loss.backward()
         opt.step()
+        return loss
 
-    for _ in range(args.warmup):
-        step()
+    # The warm-up losses show that both sides compute the same thing: same seed, same initial draws.
+    first_losses = [step().item() for _ in range(args.warmup)]
     if cuda:
         torch.cuda.synchronize(device)
     times = []
@@ -68,6 +69,7 @@ def main() -> int:
 
     print(f"torch={torch.__version__} threads={torch.get_num_threads()} device={device} steps={args.steps}",
           file=sys.stderr)
+    print("first-losses=" + ",".join(f"{v:.6f}" for v in first_losses[:3]))
     print(f"pytorch-step-ms={statistics.median(times):.3f}")
     return 0
 

@@ -24,7 +24,8 @@ public static class EngineCommand
                 Console.Error.WriteLine("bench engine: --steps must be >= 1 and --warmup >= 0");
                 return 2;
             }
-            double median = EngineStep.Run(n, w, parse.GetValue(threads), parse.GetValue(device)!, parse.GetValue(seed));
+            var (median, firstLosses) = EngineStep.Run(n, w, parse.GetValue(threads), parse.GetValue(device)!, parse.GetValue(seed));
+            Console.WriteLine("first-losses=" + string.Join(",", firstLosses.Take(3).Select(v => v.ToString("F6", System.Globalization.CultureInfo.InvariantCulture))));
             Console.WriteLine(FormattableString.Invariant($"engine-step-ms={median:F3}"));
             return 0;
         });

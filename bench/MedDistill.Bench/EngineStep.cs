@@ -10,7 +10,7 @@ namespace MedDistill.Bench;
 /// </summary>
 public static class EngineStep
 {
-    public static double Run(int steps, int warmup, int threads, string deviceSpec, long seed)
+    public static (double medianMs, double[] firstLosses) Run(int steps, int warmup, int threads, string deviceSpec, long seed)
     {
         manual_seed(seed);
         if (threads > 0) set_num_threads(threads);
@@ -31,16 +31,20 @@ public static class EngineStep
         using var y = randint(0, 2, [8, 128, 128], int64, dev);
         using var optimizer = optim.Adam(net.parameters(), lr: 1e-3);
 
-        void Step()
+        Tensor Step()
         {
             using var scope = NewDisposeScope();
             optimizer.zero_grad();
             var loss = nn.functional.cross_entropy(net.call(x), y);
             loss.backward();
             optimizer.step();
+            return loss.detach().MoveToOuterDisposeScope();
         }
 
-        for (int i = 0; i < warmup; i++) Step();
+        // The warm-up losses show that both sides compute the same thing: same seed, same initial draws.
+        var firstLosses = new double[warmup];
+        for (int i = 0; i < warmup; i++)
+            using (var loss = Step()) firstLosses[i] = loss.item<double>();
         if (isCuda) cuda.synchronize(dev.Index < 0 ? 0 : dev.Index);
 
         var times = new double[steps];
@@ -48,14 +52,14 @@ public static class EngineStep
         for (int i = 0; i < steps; i++)
         {
             clock.Restart();
-            Step();
+            Step().Dispose();
             // Without a sync a CUDA step only measures kernel launches.
             if (isCuda) cuda.synchronize(dev.Index < 0 ? 0 : dev.Index);
             times[i] = clock.Elapsed.TotalMilliseconds;
         }
 
         Console.Error.WriteLine($"libtorch={__version__} threads={get_num_threads()} device={deviceSpec} steps={steps}");
-        return Median(times);
+        return (Median(times), firstLosses);
     }
 
     private static double Median(double[] values)

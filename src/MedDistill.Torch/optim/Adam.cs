@@ -45,7 +45,10 @@ public abstract class AdamBase : Optimizer
 
         if (!state.TryGet("exp_avg", out var expAvg)) expAvg = state.Set("exp_avg", torch.zeros_like(param));
         if (!state.TryGet("exp_avg_sq", out var expAvgSq)) expAvgSq = state.Set("exp_avg_sq", torch.zeros_like(param));
-        expAvg.lerp_(g, 1 - beta1);
+        // PyTorch 1.13's form; 2.x writes lerp_(g, 1 - beta1), equal in exact arithmetic but rounded differently.
+        // Parameters whose gradient is pure rounding noise (a conv bias before batch norm) then drift apart, so
+        // this form is kept for bit-level agreement with the libtorch we build against (PyTorchParityTests).
+        expAvg.mul_(beta1).add_(g, 1 - beta1);
         expAvgSq.mul_(beta2).addcmul_(g, g, 1 - beta2);
 
         double biasCorrection1 = 1 - Math.Pow(beta1, step);
