@@ -94,10 +94,8 @@ namespace MedDistill.Torch.Modules
     }
 
     /// <summary>y = x·Wᵀ + b with weight [out_features, in_features] and bias [out_features], as PyTorch's nn.Linear.</summary>
-    public sealed class Linear : nn.Module<Tensor, Tensor>
+    public sealed class Linear : WeightedLayer
     {
-        private nn.Parameter weight_;
-        private nn.Parameter? bias_;
         public long in_features { get; }
         public long out_features { get; }
 
@@ -105,37 +103,7 @@ namespace MedDistill.Torch.Modules
         {
             this.in_features = Args.Positive(in_features, nameof(in_features));
             this.out_features = Args.Positive(out_features, nameof(out_features));
-            using (var w = empty([out_features, in_features], dtype, device)) weight_ = new nn.Parameter(w);
-            register_parameter("weight", weight_);
-            if (bias)
-            {
-                using var b = empty([out_features], dtype, device);
-                bias_ = new nn.Parameter(b);
-            }
-            register_parameter("bias", bias_);
-            reset_parameters();
-        }
-
-        public nn.Parameter weight
-        {
-            get => weight_;
-            set { register_parameter("weight", value ?? throw new ArgumentNullException(nameof(value))); weight_ = value; }
-        }
-
-        public nn.Parameter? bias
-        {
-            get => bias_;
-            set { register_parameter("bias", value); bias_ = value; }
-        }
-
-        /// <summary>PyTorch's default: kaiming_uniform_(a=sqrt(5)) weight, bias U(±1/sqrt(in_features)).</summary>
-        public void reset_parameters()
-        {
-            nn.init.kaiming_uniform_(weight_, a: Math.Sqrt(5));
-            if (bias_ is null) return;
-            var (fanIn, _) = nn.init.calculate_fan_in_and_fan_out(weight_);
-            double bound = fanIn > 0 ? 1 / Math.Sqrt(fanIn) : 0;
-            nn.init.uniform_(bias_, -bound, bound);
+            CreateParameters([out_features, in_features], bias ? out_features : null, device, dtype);
         }
 
         public override Tensor forward(Tensor input)
@@ -143,10 +111,10 @@ namespace MedDistill.Torch.Modules
             long last = input.dim() == 0 ? -1 : input.size(-1);
             if (last != in_features)
                 throw new ArgumentException($"Linear: input's last dimension is {last} but in_features is {in_features} (input shape {nn.Module.FormatShape(input.shape)})", nameof(input));
-            return F.linear(input, weight_, bias_);
+            return F.linear(input, weight, bias);
         }
 
-        public override string extra_repr() => $"in_features={in_features}, out_features={out_features}, bias={Args.Py(bias_ is not null)}";
+        public override string extra_repr() => $"in_features={in_features}, out_features={out_features}, bias={Args.Py(bias is not null)}";
     }
 }
 

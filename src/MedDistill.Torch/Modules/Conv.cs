@@ -6,10 +6,8 @@ using F = MedDistill.Torch.torch.nn.functional;
 namespace MedDistill.Torch.Modules
 {
     /// <summary>Shared parts of Conv2d and ConvTranspose2d: shapes, PyTorch's default initialisation, description.</summary>
-    public abstract class ConvNd : nn.Module<Tensor, Tensor>
+    public abstract class ConvNd : WeightedLayer
     {
-        private nn.Parameter weight_;
-        private nn.Parameter? bias_;
 
         public long in_channels { get; }
         public long out_channels { get; }
@@ -41,46 +39,8 @@ namespace MedDistill.Torch.Modules
             long[] shape = transposed
                 ? [in_channels, out_channels / groups, this.kernel_size[0], this.kernel_size[1]]
                 : [out_channels, in_channels / groups, this.kernel_size[0], this.kernel_size[1]];
-            using (var w = empty(shape, dtype, device)) weight_ = new nn.Parameter(w);
-            register_parameter("weight", weight_);
-            if (bias)
-            {
-                using var b = empty([out_channels], dtype, device);
-                bias_ = new nn.Parameter(b);
-            }
-            register_parameter("bias", bias_);
-            reset_parameters();
-        }
-
-        /// <summary>Shape [out, in/groups, kH, kW] (Conv2d) or [in, out/groups, kH, kW] (ConvTranspose2d).</summary>
-        public nn.Parameter weight
-        {
-            get => weight_;
-            set { register_parameter("weight", value ?? throw new ArgumentNullException(nameof(value))); weight_ = value; }
-        }
-
-        public nn.Parameter? bias
-        {
-            get => bias_;
-            set { register_parameter("bias", value); bias_ = value; }
-        }
-
-        /// <summary>
-        /// PyTorch's default: weight ~ kaiming_uniform_(a=sqrt(5)), i.e. U(±1/sqrt(fan_in)), and bias ~ U(±1/sqrt(fan_in)),
-        /// fan_in being weight.size(1)·kH·kW (for ConvTranspose2d that is out_channels/groups·kH·kW, as in PyTorch).
-        /// </summary>
-        public virtual void reset_parameters()
-        {
-            nn.init.kaiming_uniform_(weight_, a: Math.Sqrt(5));
-            if (bias_ is not null)
-            {
-                var (fanIn, _) = nn.init.calculate_fan_in_and_fan_out(weight_);
-                if (fanIn != 0)
-                {
-                    double bound = 1 / Math.Sqrt(fanIn);
-                    nn.init.uniform_(bias_, -bound, bound);
-                }
-            }
+            // Shape [out, in/groups, kH, kW] (Conv2d) or [in, out/groups, kH, kW] (ConvTranspose2d), as PyTorch's.
+            CreateParameters(shape, bias ? out_channels : null, device, dtype);
         }
 
         private protected void CheckInput(Tensor input)
@@ -98,7 +58,7 @@ namespace MedDistill.Torch.Modules
             if (dilation[0] != 1 || dilation[1] != 1) sb.Append($", dilation={Args.Tuple(dilation)}");
             AppendExtra(sb);
             if (groups != 1) sb.Append($", groups={groups}");
-            if (bias_ is null) sb.Append(", bias=False");
+            if (bias is null) sb.Append(", bias=False");
             return sb.ToString();
         }
 
