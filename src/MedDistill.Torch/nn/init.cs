@@ -93,12 +93,7 @@ public static partial class torch
             /// <summary>He initialisation, uniform on ±gain·sqrt(3/fan).</summary>
             public static Tensor kaiming_uniform_(Tensor tensor, double a = 0, string mode = "fan_in", string nonlinearity = "leaky_relu")
             {
-                ArgumentNullException.ThrowIfNull(tensor);
-                // PyTorch only warns for zero-element tensors and leaves them alone.
-                if (tensor.numel() == 0) return tensor;
-                long fan = Fan(tensor, mode);
-                double gain = calculate_gain(nonlinearity, a);
-                double std = gain / Math.Sqrt(fan);
+                if (KaimingStd(tensor, a, mode, nonlinearity) is not double std) return tensor;
                 double bound = Math.Sqrt(3.0) * std;
                 return uniform_(tensor, -bound, bound);
             }
@@ -106,12 +101,16 @@ public static partial class torch
             /// <summary>He initialisation, normal with std gain/sqrt(fan).</summary>
             public static Tensor kaiming_normal_(Tensor tensor, double a = 0, string mode = "fan_in", string nonlinearity = "leaky_relu")
             {
-                ArgumentNullException.ThrowIfNull(tensor);
-                if (tensor.numel() == 0) return tensor;
-                long fan = Fan(tensor, mode);
-                double gain = calculate_gain(nonlinearity, a);
-                double std = gain / Math.Sqrt(fan);
+                if (KaimingStd(tensor, a, mode, nonlinearity) is not double std) return tensor;
                 return normal_(tensor, 0, std);
+            }
+
+            /// <summary>gain/sqrt(fan) for He initialisation; null for a zero-element tensor, which PyTorch leaves alone.</summary>
+            private static double? KaimingStd(Tensor tensor, double a, string mode, string nonlinearity)
+            {
+                ArgumentNullException.ThrowIfNull(tensor);
+                if (tensor.numel() == 0) return null;
+                return calculate_gain(nonlinearity, a) / Math.Sqrt(Fan(tensor, mode));
             }
 
             /// <summary>Glorot initialisation, uniform on ±gain·sqrt(6/(fan_in+fan_out)).</summary>
