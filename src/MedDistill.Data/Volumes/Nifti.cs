@@ -83,6 +83,70 @@ public static class Nifti
         }
     }
 
+    /// <summary>
+    /// Reads a NIfTI-1 file (<c>.nii</c> or <c>.nii.gz</c>) into a <see cref="Volume"/> of shape (z, y, x) or (y, x).
+    /// Minimal version: little-endian single files, sform or pixdim geometry, scl_slope/scl_inter applied.
+    /// </summary>
+    public static Volume Read(string path)
+    {
+        byte[] bytes;
+        using (var file = File.OpenRead(path))
+        {
+            Stream input = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
+            using var ms = new MemoryStream();
+            input.CopyTo(ms);
+            bytes = ms.ToArray();
+        }
+        if (bytes.Length < DataOffset) throw new DataFormatException(path, $"only {bytes.Length} bytes, shorter than a NIfTI-1 header");
+        var h = bytes.AsSpan();
+        if (BinaryPrimitives.ReadInt32LittleEndian(h) != HeaderSize) throw new DataFormatException(path, "not a little-endian NIfTI-1 header (sizeof_hdr is not 348)");
+        int rank = BinaryPrimitives.ReadInt16LittleEndian(h[40..]);
+        if (rank is < 2 or > 3) throw new DataFormatException(path, $"dim[0] = {rank}; only 2D and 3D images are supported");
+        var shape = new int[rank];
+        var spacing = new double[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            shape[rank - 1 - i] = BinaryPrimitives.ReadInt16LittleEndian(h[(42 + 2 * i)..]);
+            spacing[rank - 1 - i] = Math.Abs(BinaryPrimitives.ReadSingleLittleEndian(h[(80 + 4 * i)..]));
+        }
+        short code = BinaryPrimitives.ReadInt16LittleEndian(h[70..]);
+        var type = Enum.GetValues<VoxelType>().FirstOrDefault(t => DatatypeCode(t) == code, (VoxelType)(-1));
+        if ((int)type < 0) throw new DataFormatException(path, $"unsupported datatype code {code}");
+        int offset = (int)BinaryPrimitives.ReadSingleLittleEndian(h[108..]);
+        float slope = BinaryPrimitives.ReadSingleLittleEndian(h[112..]), inter = BinaryPrimitives.ReadSingleLittleEndian(h[116..]);
+        if (slope == 0 || !float.IsFinite(slope)) { slope = 1; inter = 0; }
+        long count = 1;
+        foreach (var n in shape) count *= n;
+        int per = BytesPer(type);
+        if (offset < DataOffset || bytes.LongLength < offset + count * per)
+            throw new DataFormatException(path, $"{count} voxels of {per} bytes need {offset + count * per} bytes, the file has {bytes.Length}");
+        var data = new float[count];
+        var src = h[offset..];
+        for (long i = 0; i < count; i++)
+        {
+            var d = src[(int)(i * per)..];
+            double v = type switch
+            {
+                VoxelType.UInt8 => d[0], VoxelType.Int8 => (sbyte)d[0],
+                VoxelType.Int16 => BinaryPrimitives.ReadInt16LittleEndian(d), VoxelType.UInt16 => BinaryPrimitives.ReadUInt16LittleEndian(d),
+                VoxelType.Int32 => BinaryPrimitives.ReadInt32LittleEndian(d), VoxelType.UInt32 => BinaryPrimitives.ReadUInt32LittleEndian(d),
+                VoxelType.Int64 => BinaryPrimitives.ReadInt64LittleEndian(d), VoxelType.UInt64 => BinaryPrimitives.ReadUInt64LittleEndian(d),
+                VoxelType.Float32 => BinaryPrimitives.ReadSingleLittleEndian(d), _ => BinaryPrimitives.ReadDoubleLittleEndian(d),
+            };
+            data[i] = (float)(v * slope + inter);
+        }
+        double[,]? affine = null;
+        if (BinaryPrimitives.ReadInt16LittleEndian(h[254..]) > 0)
+        {
+            affine = new double[4, 4];
+            for (int r = 0; r < 3; r++)
+                for (int c = 0; c < 4; c++)
+                    affine[r, c] = BinaryPrimitives.ReadSingleLittleEndian(h[(280 + 16 * r + 4 * c)..]);
+            affine[3, 3] = 1;
+        }
+        return new Volume(data, shape, spacing, type, affine);
+    }
+
     private static void WriteVoxels(Stream output, float[] data, VoxelType t)
     {
         int bytes = BytesPer(t);
