@@ -1,0 +1,20 @@
+namespace MedDistill.Models;
+
+/// <summary>Resolves the zoo's networks by name, as experiment configurations and the CLI spell them.</summary>
+public static class ModelRegistry
+{
+    private static readonly Dictionary<string, Func<ModelOptions, SegmentationModel>> factories = new(StringComparer.OrdinalIgnoreCase)
+    {
+        // One line per network: "name" = options => new Network(options).
+    };
+
+    /// <summary>Registered names, in the order of the Affinity-KD paper's Table 1 where they appear there.</summary>
+    public static IReadOnlyList<string> Names => factories.Keys.ToList();
+
+    public static SegmentationModel Create(string name, ModelOptions options)
+    {
+        if (!factories.TryGetValue(name, out var factory))
+            throw new ArgumentException($"unknown model '{name}'; known models: {string.Join(", ", Names)}", nameof(name));
+        return factory(options);
+    }
+}

@@ -1,0 +1,95 @@
+using MedDistill.Torch;
+using static MedDistill.Torch.torch;
+
+namespace MedDistill.Models;
+
+/// <summary>What every network of the zoo is built from: channels in, classes out, and a width multiplier.</summary>
+/// <param name="InChannels">Input channels (1 for single-slice MRI; 3 for three adjacent slices or RGB).</param>
+/// <param name="Classes">Output channels of the logits (2 for prostate: background, gland).</param>
+/// <param name="Width">
+/// Multiplier on every internal channel count (1 = the published network). Values below 1 give small networks for fast CPU
+/// profiles; each network documents how it rounds.
+/// </param>
+public sealed record ModelOptions(int InChannels, int Classes, double Width = 1.0)
+{
+    public void Validate(string model)
+    {
+        if (InChannels < 1) throw new ArgumentException($"{model}: in_channels must be at least 1 (got {InChannels})");
+        if (Classes < 1) throw new ArgumentException($"{model}: classes must be at least 1 (got {Classes})");
+        if (!(Width > 0) || double.IsInfinity(Width)) throw new ArgumentException($"{model}: width multiplier must be positive (got {Width})");
+    }
+}
+
+/// <summary>
+/// Base of every segmentation network: <c>forward(image) → logits</c> (N, classes, H, W) at the input's resolution, plus
+/// named feature taps that distillation reads without editing the network.
+/// <para>
+/// Every network has at least these taps: <see cref="EncoderTap"/> (the encoder's deepest feature map),
+/// <see cref="DecoderTap"/> (the decoder's last feature map before the classifier) and <see cref="LogitsTap"/>.
+/// Networks may offer more (listed in <see cref="TapNames"/>).
+/// </para>
+/// </summary>
+public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
+{
+    public const string EncoderTap = "encoder";
+    public const string DecoderTap = "decoder";
+    public const string LogitsTap = "logits";
+
+    private Dictionary<string, Tensor>? capturing;
+
+    protected SegmentationModel(string name, ModelOptions options)
+    {
+        options.Validate(name);
+        Name = name;
+        Options = options;
+    }
+
+    /// <summary>The registry name (<c>enet</c>, <c>unetpp</c>, ...).</summary>
+    public string Name { get; }
+
+    public ModelOptions Options { get; }
+    public int InChannels => Options.InChannels;
+    public int Classes => Options.Classes;
+
+    public override string GetName() => GetType().Name;
+
+    /// <summary>Every tap this network offers, in forward order; always includes encoder, decoder and logits.</summary>
+    public abstract IReadOnlyList<string> TapNames { get; }
+
+    /// <summary>
+    /// Runs <see cref="Module{TIn,TOut}.call"/> and returns the logits with the requested feature maps (by tap name). The maps
+    /// belong to the caller's dispose scope like any tensor the forward pass creates; they keep their autograd history.
+    /// </summary>
+    public FeatureMaps forward_features(Tensor input, params string[] taps)
+    {
+        foreach (var t in taps)
+            if (!TapNames.Contains(t))
+                throw new ArgumentException($"{Name} has no feature tap '{t}'; it has: {string.Join(", ", TapNames)}", nameof(taps));
+        if (capturing is not null) throw new InvalidOperationException($"{Name}: forward_features is not reentrant");
+        capturing = taps.ToDictionary(t => t, _ => (Tensor)null!);
+        try
+        {
+            var logits = call(input);
+            if (capturing.ContainsKey(LogitsTap)) capturing[LogitsTap] = logits;
+            foreach (var (tap, value) in capturing)
+                if (value is null) throw new InvalidOperationException($"{Name}: forward did not pass tap '{tap}' (a bug in the network)");
+            return new FeatureMaps(logits, capturing);
+        }
+        finally { capturing = null; }
+    }
+
+    /// <summary>Called by subclasses in forward at each tap point; records <paramref name="x"/> when it is requested.</summary>
+    protected Tensor Tap(string name, Tensor x)
+    {
+        if (capturing is not null && capturing.ContainsKey(name)) capturing[name] = x;
+        return x;
+    }
+}
+
+/// <summary>The logits of one forward pass and the feature maps captured on the way.</summary>
+public sealed class FeatureMaps(Tensor logits, IReadOnlyDictionary<string, Tensor> maps)
+{
+    public Tensor Logits { get; } = logits;
+    public IReadOnlyDictionary<string, Tensor> Maps { get; } = maps;
+    public Tensor this[string tap] => Maps.TryGetValue(tap, out var t) ? t : throw new KeyNotFoundException($"tap '{tap}' was not requested");
+}
