@@ -1,3 +1,5 @@
+using MedDistill.Models.Networks;
+
 namespace MedDistill.Models;
 
 /// <summary>Resolves the zoo's networks by name, as experiment configurations and the CLI spell them.</summary>
@@ -6,6 +8,9 @@ public static class ModelRegistry
     private static readonly Dictionary<string, Func<ModelOptions, SegmentationModel>> factories = new(StringComparer.OrdinalIgnoreCase)
     {
         // One line per network: "name" = options => new Network(options).
+        ["unetpp"] = options => new NestedUNet(options),
+        ["deeplabv3plus"] = options => new DeepLabV3Plus(options),
+        ["unet"] = options => new UNet(options),
     };
 
     /// <summary>Registered names, in the order of the Affinity-KD paper's Table 1 where they appear there.</summary>
