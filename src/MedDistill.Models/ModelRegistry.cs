@@ -8,6 +8,9 @@ public static class ModelRegistry
     private static readonly Dictionary<string, Func<ModelOptions, SegmentationModel>> factories = new(StringComparer.OrdinalIgnoreCase)
     {
         // One line per network: "name" = options => new Network(options).
+        ["espnet"] = options => new ESPNet(options),
+        ["enet"] = options => new ENet(options),
+        ["erfnet"] = options => new ERFNet(options),
         ["unetpp"] = options => new NestedUNet(options),
         ["deeplabv3plus"] = options => new DeepLabV3Plus(options),
         ["unet"] = options => new UNet(options),
