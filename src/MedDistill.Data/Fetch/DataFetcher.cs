@@ -91,7 +91,7 @@ public sealed class DataFetcher(string dataDir, Downloader downloader, TextWrite
             : $"  checksum: {expected} (checked on import)");
         text.Append(row.IsSplitParts
             ? $"  then:    meddistill data import {row.Dataset} <folder-with-parts-or-part-files...> --part {row.Part}   (parts are concatenated in name order)"
-            : $"  then:    meddistill data import {row.Dataset} <path-to>/{row.File}");
+            : $"  then:    meddistill data import {row.Dataset} <path-to>/{row.File} --part {row.Part}");
         return text.ToString();
     }
 

@@ -15,11 +15,10 @@ public sealed class DataManifest
 
     /// <summary>
     /// What a row's file is, which decides how it is extracted: an archive (<c>zip</c>, <c>tar</c>, <c>tar.gz</c>), split parts of a
-    /// tar.gz (<c>tar.gz-parts</c>, concatenated in name order), a Google Drive folder (<c>folder</c>), a TCIA manifest for the
-    /// NBIA retriever (<c>tcia</c>).
+    /// tar.gz (<c>tar.gz-parts</c>, concatenated in name order), a TCIA manifest for the NBIA retriever (<c>tcia</c>).
     /// </summary>
     public static readonly IReadOnlySet<string> Formats = new HashSet<string>(StringComparer.Ordinal)
-        { "zip", "tar", "tar.gz", "tar.gz-parts", "folder", "tcia" };
+        { "zip", "tar", "tar.gz", "tar.gz-parts", "tcia" };
 
     public IReadOnlyList<ManifestEntry> Entries { get; }
     public string Source { get; }
@@ -147,18 +146,17 @@ public sealed class DataManifest
         s.Length > 0 && s.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_') && char.IsAsciiLetterOrDigit(s[0]);
 
     /// <summary>
-    /// The manifest at the repository root: <c>data-manifest.csv</c> in the current directory or the nearest parent that has
-    /// one, else the copy shipped beside the assemblies.
+    /// The manifest at the repository root: <c>data-manifest.csv</c> in the current directory or its nearest ancestor that has one,
+    /// else in the nearest ancestor of the program's own folder (the CLI is built inside the repository).
     /// </summary>
     public static string FindDefaultPath()
     {
-        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, FileName);
-            if (System.IO.File.Exists(candidate)) return candidate;
-        }
-        var shipped = Path.Combine(AppContext.BaseDirectory, FileName);
-        if (System.IO.File.Exists(shipped)) return shipped;
-        throw new FileNotFoundException($"{FileName} not found in {Directory.GetCurrentDirectory()} or any parent, nor beside the program; pass --manifest");
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, FileName);
+                if (System.IO.File.Exists(candidate)) return candidate;
+            }
+        throw new FileNotFoundException($"{FileName} not found in {Directory.GetCurrentDirectory()}, {AppContext.BaseDirectory} or their parents; pass --manifest");
     }
 }

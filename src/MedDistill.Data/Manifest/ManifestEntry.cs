@@ -50,10 +50,10 @@ public sealed record ManifestEntry(
     public bool IsSplitParts => Format.EndsWith("-parts", StringComparison.Ordinal);
 
     /// <summary>
-    /// Downloaded unattended by <c>data fetch</c>: open access and a URL that serves the file itself. A Google Drive
-    /// <em>folder</em> or a record page (split parts) is open but cannot be fetched as one file.
+    /// Downloaded unattended by <c>data fetch</c>: open access and a URL that serves the file itself. Split parts are open but
+    /// listed only on a record page, so they are downloaded by hand.
     /// </summary>
-    public bool IsAutomatic => Access == Access.Open && !IsSplitParts && Format != "folder";
+    public bool IsAutomatic => Access == Access.Open && !IsSplitParts;
 
     /// <summary>Path of the verified file under <paramref name="dataDir"/>: <c>&lt;data-dir&gt;/&lt;dataset&gt;/&lt;file&gt;</c>.</summary>
     public string LocalPath(string dataDir) => Path.Combine(dataDir, Dataset, File);
