@@ -26,7 +26,7 @@ public sealed class NullProgress : IDownloadProgress
 public abstract class RateProgress(TimeSpan interval) : IDownloadProgress
 {
     private readonly Stopwatch _clock = new();
-    private TimeSpan _lastShown = TimeSpan.MinValue;
+    private TimeSpan? _lastShown;
     protected string Name { get; private set; } = "";
     protected long? Total { get; private set; }
     private long _resumedFrom;
@@ -36,14 +36,14 @@ public abstract class RateProgress(TimeSpan interval) : IDownloadProgress
         Name = name;
         Total = total;
         _resumedFrom = resumedFrom;
-        _lastShown = TimeSpan.MinValue;
+        _lastShown = null;
         _clock.Restart();
     }
 
     public void Report(long bytesOnDisk)
     {
         var now = _clock.Elapsed;
-        if (now - _lastShown < interval) return;
+        if (_lastShown is { } last && now - last < interval) return;
         _lastShown = now;
         Show(bytesOnDisk, Rate(bytesOnDisk), final: false);
     }
