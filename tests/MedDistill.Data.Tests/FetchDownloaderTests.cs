@@ -199,12 +199,12 @@ public class FetchDownloaderTests
     {
         var data = RandomBytes(50_000, 11);
         await using var server = new FetchTestServer(r => ServerResponse.File(r, data, stallAfter: 1000));
-        using var downloader = new Downloader(Fast(attempts: 1, readTimeoutSeconds: 0.3));
+        using var downloader = new Downloader(Fast(attempts: 1, readTimeoutSeconds: 1));
         var clock = Stopwatch.StartNew();
         var e = Assert.ThrowsAsync<DownloadException>(() => downloader.DownloadAsync(server.Url("/f.bin"), Target(), null));
         clock.Stop();
         Assert.That(e!.Message, Does.Contain("read timeout").And.Contain("after 1000 bytes"));
-        // 0.3 s configured; the bound is loose because CI machines are slow — the failure mode being excluded is hanging forever.
+        // 1 s configured; the bound is loose because CI machines are slow — the failure mode being excluded is hanging forever.
         Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)));
         Assert.That(File.Exists(Target()), Is.False);
         Assert.That(new FileInfo(Target() + ".part").Length, Is.EqualTo(1000), "the bytes received are kept for a later resume");
@@ -214,7 +214,7 @@ public class FetchDownloaderTests
     public async Task StalledBeforeHeaders_FailsWithReadTimeout()
     {
         await using var server = new FetchTestServer(_ => new ServerResponse { StallBeforeHeaders = true });
-        using var downloader = new Downloader(Fast(attempts: 1, readTimeoutSeconds: 0.3));
+        using var downloader = new Downloader(Fast(attempts: 1, readTimeoutSeconds: 1));
         var clock = Stopwatch.StartNew();
         var e = Assert.ThrowsAsync<DownloadException>(() => downloader.DownloadAsync(server.Url("/f.bin"), Target(), null));
         Assert.That(e!.Message, Does.Contain("read timeout"));
@@ -228,7 +228,7 @@ public class FetchDownloaderTests
         var data = RandomBytes(40_000, 12);
         await using var server = new FetchTestServer(r =>
             r.Index == 0 ? ServerResponse.File(r, data, stallAfter: 8000) : ServerResponse.File(r, data));
-        using var downloader = new Downloader(Fast(attempts: 2, readTimeoutSeconds: 0.3));
+        using var downloader = new Downloader(Fast(attempts: 2, readTimeoutSeconds: 1));
         await downloader.DownloadAsync(server.Url("/f.bin"), Target(), Sha256Of(data));
         Assert.That(server.Requests[1].Range, Is.EqualTo("bytes=8000-"));
         Assert.That(File.ReadAllBytes(Target()), Is.EqualTo(data));

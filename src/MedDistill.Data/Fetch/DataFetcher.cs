@@ -106,7 +106,7 @@ public sealed class DataFetcher(string dataDir, Downloader downloader, TextWrite
     {
         var sha = actual.Kind == HashKind.Sha256 ? actual : Checksum.OfFile(row.LocalPath(dataDir), HashKind.Sha256);
         var pin = _pins.Add(row.Dataset, row.File, sha, bytes);
-        _out.WriteLine($"pinned {row.Dataset}/{row.File}: {sha} ({bytes} bytes) in {_pins.Path_}");
+        _out.WriteLine($"pinned {row.Dataset}/{row.File}: {sha} ({bytes} bytes) in {_pins.FilePath}");
         _out.WriteLine($"  to commit it, set in data-manifest.csv line {row.Line}: checksum={sha}, bytes={bytes} (checksum_source stays pinned-at-first-download)");
         return pin;
     }

@@ -39,7 +39,7 @@ public sealed class PinStore
         }
     }
 
-    public string Path_ => _path;
+    public string FilePath => _path;
 
     public Pin? Find(string dataset, string file) => _pins.GetValueOrDefault((dataset, file));
 
