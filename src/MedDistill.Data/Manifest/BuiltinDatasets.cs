@@ -1,0 +1,37 @@
+namespace MedDistill.Data.Manifest;
+
+/// <summary>A dataset generated on this machine rather than downloaded.</summary>
+/// <param name="Name">Dataset name, as used on the command line.</param>
+/// <param name="Folder">Folder under the data directory where the generator writes it.</param>
+/// <param name="HowToCreate">The command that creates it, shown by <c>data status</c> while it is missing.</param>
+public sealed record BuiltinDataset(string Name, string Folder, string Description, string HowToCreate);
+
+/// <summary>
+/// Built-in datasets. They are kept out of <c>data-manifest.csv</c> on purpose: the manifest lists files to download, with URL,
+/// checksum and access policy, none of which a generated dataset has. <c>data status</c> lists them in their own section.
+/// </summary>
+public static class BuiltinDatasets
+{
+    public static readonly BuiltinDataset PhantomProstate = new(
+        "phantom-prostate", "phantom-prostate",
+        "synthetic prostate-like MRI volumes with known masks (tests, smoke runs, no download)",
+        "meddistill data phantom");
+
+    private static readonly List<BuiltinDataset> Registered = [PhantomProstate];
+
+    public static IReadOnlyList<BuiltinDataset> All => Registered;
+
+    /// <summary>Lets a generator added later (another command) register itself; names must stay unique.</summary>
+    public static void Register(BuiltinDataset dataset)
+    {
+        if (Registered.Any(d => d.Name == dataset.Name)) return;
+        Registered.Add(dataset);
+    }
+
+    /// <summary>Present when its folder exists and holds at least one file.</summary>
+    public static bool IsPresent(BuiltinDataset dataset, string dataDir)
+    {
+        var folder = Path.Combine(dataDir, dataset.Folder);
+        return Directory.Exists(folder) && Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Any();
+    }
+}
