@@ -54,19 +54,21 @@ internal sealed class PhantomAnatomy
 {
     // Reference (T2-like) brightness per tissue. Gland zones sit between muscle and fat, so no single threshold isolates them.
     internal const double Air = 0.02, Fat = 0.78, Muscle = 0.28, Urine = 0.97, BladderWall = 0.30, RectalWall = 0.22,
-        RectalGas = 0.04, RectalContent = 0.55, Cortex = 0.06, Marrow = 0.58, PeripheralZone = 0.66, CentralGland = 0.44, Vessel = 0.88;
+        RectalGas = 0.04, RectalContent = 0.55, Cortex = 0.06, Marrow = 0.58, PeripheralZone = 0.66, CentralGland = 0.44, Vessel = 0.88, Capsule = 0.32;
 
     private readonly Blob body, gland, centralGland, bladder, bladderLumen, rectum, rectalLumen, pubis, pubisMarrow;
     private readonly Blob[] muscles, bones, marrows, vessels, nodules;
     private readonly double[] noduleValue;
-    private readonly double rectalLumenValue;
+    private readonly double rectalLumenValue, capsuleLevel;
     private readonly (double Kx, double Ky, double Kz, double Phase)[] texture;
 
     public PhantomAnatomy(Xoshiro256 rng)
     {
-        double gx = Clamp(rng.NextGaussian() * 4, 8), gy = Clamp(rng.NextGaussian() * 4, 8), gz = Clamp(rng.NextGaussian() * 3, 5);
+        double gx = Clamp(rng.NextGaussian() * 9, 18), gy = Clamp(rng.NextGaussian() * 7, 14), gz = Clamp(rng.NextGaussian() * 3, 5);
         double rx = rng.Uniform(15, 23), ry = rng.Uniform(11, 16), rz = rng.Uniform(12, 18);
         gland = new Blob(gx, gy, gz, rx, ry, rz, rng, 5, 0.12);
+        // The capsule: a dark rim about 1.5 mm thick on the inside of the gland's outline (part of the label).
+        capsuleLevel = 1 - 1.5 / Math.Min(rx, ry);
         centralGland = new Blob(gx, gy - 0.25 * ry, gz - 0.1 * rz, 0.6 * rx * rng.Uniform(0.85, 1.15), 0.6 * ry * rng.Uniform(0.85, 1.15),
             0.65 * rz * rng.Uniform(0.85, 1.15), rng, 3, 0.06);
         nodules = new Blob[4];
@@ -105,7 +107,7 @@ internal sealed class PhantomAnatomy
         for (int side = 0; side < 2; side++)
         {
             double s = side == 0 ? -1 : 1, r = rng.Uniform(16, 22);
-            double x = s * rng.Uniform(52, 62), y = gy - rng.Uniform(5, 15);
+            double x = gx + s * rng.Uniform(52, 62), y = gy - rng.Uniform(5, 15);
             bones[side] = new Blob(x, y, 0, r, r, 40);
             marrows[side] = new Blob(x, y, 0, r - 3, r - 3, 40);
         }
@@ -120,7 +122,7 @@ internal sealed class PhantomAnatomy
             vessels[i] = new Blob(gx + (rx + 2) * Math.Cos(angle), gy + (ry + 2) * Math.Sin(angle), gz + rng.Uniform(-0.6, 0.6) * rz, r, r, 8);
         }
 
-        body = new Blob(0, gy + 5, 0, rng.Uniform(66, 78), rng.Uniform(56, 66), 1000, rng, 3, 0.05);
+        body = new Blob(gx + rng.NextGaussian() * 3, gy + 5, 0, rng.Uniform(66, 78), rng.Uniform(56, 66), 1000, rng, 3, 0.05);
 
         texture = new (double, double, double, double)[6];
         for (int k = 0; k < texture.Length; k++)
@@ -139,8 +141,10 @@ internal sealed class PhantomAnatomy
     /// <summary>Reference brightness of the tissue at (x, y, z), before texture.</summary>
     public double Brightness(double x, double y, double z)
     {
-        if (gland.Inside(x, y, z))
+        double level = gland.Level(x, y, z);
+        if (level < 1)
         {
+            if (level > capsuleLevel) return Capsule;
             if (!centralGland.Inside(x, y, z)) return PeripheralZone;
             for (int i = 0; i < nodules.Length; i++)
                 if (nodules[i].Inside(x, y, z)) return noduleValue[i];

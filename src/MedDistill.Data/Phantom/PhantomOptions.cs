@@ -44,7 +44,7 @@ public sealed record PhantomSite(
     [
         new("RUNMC", 96, 1.20, 3.6, 1.00, 0.00, 1000, 0.15, 0.0, PhantomNoise.Rician, 0.030, 0.6, VoxelType.Int16),
         new("BMC", 88, 1.25, 4.0, 0.80, 0.00, 800, 0.25, 0.8, PhantomNoise.Rician, 0.040, 0.8, VoxelType.Int16),
-        new("I2CVB", 96, 1.10, 3.0, 1.30, 0.75, 255, 0.20, 0.0, PhantomNoise.Gaussian, 0.040, 0.5, VoxelType.Float32),
+        new("I2CVB", 96, 1.60, 3.0, 1.30, 0.85, 255, 0.20, 0.0, PhantomNoise.Gaussian, 0.040, 0.5, VoxelType.Float32),
         new("UCL", 80, 1.40, 3.6, 0.90, 0.00, 1500, 0.20, 0.0, PhantomNoise.Rician, 0.035, 1.0, VoxelType.Int16),
         new("BIDMC", 80, 1.35, 3.0, 1.10, 0.00, 2000, 0.45, 2.0, PhantomNoise.Rician, 0.070, 0.7, VoxelType.Float32),
         new("HK", 72, 1.50, 3.6, 0.70, 0.00, 600, 0.30, 1.0, PhantomNoise.Rician, 0.050, 1.2, VoxelType.Int16),
