@@ -116,6 +116,7 @@ public sealed class SliceDataset
 
     /// <summary>
     /// Inverse mapping about the slice centre: output pixel p reads source c + A⁻¹(p − c) with A = rotation·scale·flip.
+    /// Source coordinates are affine in the output column, so each row steps them incrementally.
     /// </summary>
     private void Warp(float[] volume, byte[] labels, int slice, int slices, Span<float> image, Span<byte> label, AugmentationDraw d, bool bilinear)
     {
@@ -123,36 +124,54 @@ public sealed class SliceDataset
         double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0, theta = d.AngleDegrees * Math.PI / 180;
         double cos = Math.Cos(theta) / d.Scale, sin = Math.Sin(theta) / d.Scale;
         double fx = d.FlipHorizontal ? -1 : 1, fy = d.FlipVertical ? -1 : 1;
+        // Undo the rotation and scaling (R(−θ)/s), then the flips (their own inverses):
+        // sx = cx + fx·(cos·dx + sin·dy), sy = cy + fy·(−sin·dx + cos·dy), with dx = x − cx, dy = y − cy.
+        double stepXx = fx * cos, stepYx = -fy * sin;
         Span<int> zs = stackalloc int[Channels];
-        for (int c = 0; c < Channels; c++) zs[c] = Math.Clamp(slice - k + c, 0, slices - 1);
-        int labelOffset = slice * plane;
+        for (int c = 0; c < Channels; c++) zs[c] = Math.Clamp(slice - k + c, 0, slices - 1) * plane;
+        var labelPlane = labels.AsSpan(slice * plane, plane);
         for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
+        {
+            double dy = y - cy;
+            double sx = cx + fx * (-cos * cx + sin * dy), sy = cy + fy * (sin * cx + cos * dy);
+            for (int x = 0; x < w; x++, sx += stepXx, sy += stepYx)
             {
-                double dx = x - cx, dy = y - cy;
-                // Undo the rotation and scaling (R(−θ)/s), then the flips (their own inverses).
-                double sx = cx + fx * (cos * dx + sin * dy), sy = cy + fy * (-sin * dx + cos * dy);
                 int o = y * w + x;
-                int nx = (int)Math.Round(sx, MidpointRounding.AwayFromZero), ny = (int)Math.Round(sy, MidpointRounding.AwayFromZero);
+                int nx = (int)Math.Floor(sx + 0.5), ny = (int)Math.Floor(sy + 0.5);
                 bool nearInside = (uint)nx < (uint)w && (uint)ny < (uint)h;
-                label[o] = nearInside ? labels[labelOffset + ny * w + nx] : (byte)0;
-                for (int c = 0; c < Channels; c++)
+                label[o] = nearInside ? labelPlane[ny * w + nx] : (byte)0;
+                if (!bilinear)
                 {
-                    int zo = zs[c] * plane;
-                    image[c * plane + o] = bilinear ? Bilinear(volume, zo, w, h, sx, sy) : nearInside ? volume[zo + ny * w + nx] : 0f;
+                    for (int c = 0; c < Channels; c++) image[c * plane + o] = nearInside ? volume[zs[c] + ny * w + nx] : 0f;
+                    continue;
                 }
+                int x0 = (int)Math.Floor(sx), y0 = (int)Math.Floor(sy);
+                float ax = (float)(sx - x0), ay = (float)(sy - y0);
+                if ((uint)x0 < (uint)(w - 1) && (uint)y0 < (uint)(h - 1))
+                {
+                    // All four neighbours inside: no bounds checks per tap.
+                    float w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay;
+                    for (int c = 0; c < Channels; c++)
+                    {
+                        int i = zs[c] + y0 * w + x0;
+                        image[c * plane + o] = w00 * volume[i] + w01 * volume[i + 1] + w10 * volume[i + w] + w11 * volume[i + w + 1];
+                    }
+                }
+                else
+                    for (int c = 0; c < Channels; c++) image[c * plane + o] = BilinearAtEdge(volume, zs[c], w, h, x0, y0, ax, ay);
             }
+        }
     }
 
-    private static float Bilinear(float[] v, int offset, int w, int h, double sx, double sy)
+    /// <summary>Bilinear sample near or beyond the slice edge: neighbours outside count as 0.</summary>
+    private static float BilinearAtEdge(float[] v, int offset, int w, int h, int x0, int y0, float ax, float ay)
     {
-        int x0 = (int)Math.Floor(sx), y0 = (int)Math.Floor(sy);
-        double ax = sx - x0, ay = sy - y0, sum = 0;
+        float sum = 0;
         for (int j = 0; j < 2; j++)
         {
             int yy = y0 + j;
             if ((uint)yy >= (uint)h) continue;
-            double wy = j == 0 ? 1 - ay : ay;
+            float wy = j == 0 ? 1 - ay : ay;
             for (int i = 0; i < 2; i++)
             {
                 int xx = x0 + i;
@@ -160,6 +179,6 @@ public sealed class SliceDataset
                 sum += wy * (i == 0 ? 1 - ax : ax) * v[offset + yy * w + xx];
             }
         }
-        return (float)sum;
+        return sum;
     }
 }
