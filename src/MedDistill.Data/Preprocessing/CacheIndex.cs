@@ -1,0 +1,129 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace MedDistill.Data.Preprocessing;
+
+/// <summary>A source file as the cache last saw it: where, how big, when modified, and its SHA-256.</summary>
+public sealed record SourceFileRecord(string Path, long Size, DateTime ModifiedUtc, string Sha256);
+
+/// <summary>
+/// One preprocessed case in the cache: <c>ImageFile</c> holds float32 little-endian voxels and <c>LabelFile</c> uint8 class
+/// indices, both C order (slice, row, column) of <see cref="Shape"/>, paths relative to the cache folder.
+/// </summary>
+public sealed record CachedCase
+{
+    public required string Id { get; init; }
+    public required string Site { get; init; }
+    public required string Name { get; init; }
+    public required SourceFileRecord Image { get; init; }
+    public required SourceFileRecord Label { get; init; }
+    public required string ImageFile { get; init; }
+    public required string LabelFile { get; init; }
+
+    /// <summary>(slices, height, width) of the cached arrays.</summary>
+    public required int[] Shape { get; init; }
+
+    /// <summary>Voxel size in mm of the cached arrays, same order as <see cref="Shape"/> (in-plane scaled by the resize).</summary>
+    public required double[] Spacing { get; init; }
+
+    public required int[] SourceShape { get; init; }
+    public required double[] SourceSpacing { get; init; }
+    public required NormalisationApplied Normalisation { get; init; }
+
+    /// <summary>Foreground (label &gt; 0) voxel count of each slice: lets the loader filter slices without reading labels.</summary>
+    public required int[] ForegroundPerSlice { get; init; }
+
+    public int Slices => Shape[0];
+    public int Height => Shape[1];
+    public int Width => Shape[2];
+}
+
+/// <summary>The cache's <c>index.json</c>: the recipe and its hash, and every case's provenance and arrays.</summary>
+public sealed record CacheIndex
+{
+    public const string FileName = "index.json";
+    public const string CurrentFormat = "meddistill-cache/1";
+
+    public string Format { get; init; } = CurrentFormat;
+    public required string Dataset { get; init; }
+    public required string SourceRoot { get; init; }
+    public required PreprocessRecipe Recipe { get; init; }
+    public required string RecipeHash { get; init; }
+    public required IReadOnlyList<CachedCase> Cases { get; init; }
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    /// <summary>Reads <c>index.json</c> of <paramref name="cacheDir"/>; null when there is none.</summary>
+    public static CacheIndex? TryRead(string cacheDir)
+    {
+        var path = Path.Combine(cacheDir, FileName);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            var index = JsonSerializer.Deserialize<CacheIndex>(File.ReadAllText(path), Json);
+            return index?.Format == CurrentFormat ? index : null;
+        }
+        catch (JsonException) { return null; } // unreadable: treated as no cache, rebuilt
+    }
+
+    /// <summary>Reads the index, failing with the path when it is missing or unreadable.</summary>
+    public static CacheIndex Read(string cacheDir) =>
+        TryRead(cacheDir) ?? throw new InvalidDataException($"{Path.Combine(cacheDir, FileName)}: no readable {CurrentFormat} cache index (run the preprocessing first)");
+
+    internal void Write(string cacheDir)
+    {
+        var path = Path.Combine(cacheDir, FileName);
+        AtomicFile.Write(path, stream => JsonSerializer.Serialize(stream, this, Json));
+    }
+}
+
+/// <summary>Reads a case's cached arrays.</summary>
+public static class CacheArrays
+{
+    public static float[] ReadImage(string cacheDir, CachedCase c)
+    {
+        var bytes = ReadExact(Path.Combine(cacheDir, c.ImageFile), (long)c.Slices * c.Height * c.Width * sizeof(float));
+        var values = new float[bytes.Length / sizeof(float)];
+        // The cache is little-endian; so is every platform .NET runs on today.
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("the preprocessing cache is little-endian");
+        MemoryMarshal.Cast<byte, float>(bytes).CopyTo(values);
+        return values;
+    }
+
+    public static byte[] ReadLabel(string cacheDir, CachedCase c) =>
+        ReadExact(Path.Combine(cacheDir, c.LabelFile), (long)c.Slices * c.Height * c.Width);
+
+    private static byte[] ReadExact(string path, long expected)
+    {
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.LongLength != expected)
+            throw new InvalidDataException($"{path}: {bytes.LongLength} bytes, the cache index expects {expected}; rerun the preprocessing");
+        return bytes;
+    }
+}
+
+/// <summary>Files that appear only when complete: written under a temporary name in the same folder, then renamed.</summary>
+internal static class AtomicFile
+{
+    public static void Write(string path, Action<Stream> write)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var tmp = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16)) write(stream);
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(tmp);
+            throw;
+        }
+    }
+}

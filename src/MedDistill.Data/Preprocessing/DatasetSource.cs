@@ -1,0 +1,67 @@
+using System.Text.RegularExpressions;
+
+namespace MedDistill.Data.Preprocessing;
+
+/// <summary>One case of a source data set: an image file and its label file.</summary>
+/// <param name="Id">Unique within the data set: <c>SITE/CaseNN</c> for the prostate layout.</param>
+public sealed record SourceCase(string Id, string Site, string Name, string ImagePath, string LabelPath);
+
+/// <summary>The cases of one data set on disk, in a stable order (site, then case name).</summary>
+public sealed record DatasetSource(string Name, string Root, IReadOnlyList<SourceCase> Cases);
+
+/// <summary>
+/// The multi-site prostate layout of <c>Processed_data_nii</c> (and the phantom): <c>&lt;root&gt;/&lt;SITE&gt;/CaseNN.nii(.gz)</c>
+/// with <c>CaseNN_Segmentation.nii(.gz)</c>; "segmentation" matched case-insensitively, since the real archive spells it
+/// both ways.
+/// </summary>
+public static partial class ProstateLayout
+{
+    [GeneratedRegex(@"^(?<case>case\d+)\.nii(\.gz)?$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex ImageName();
+
+    [GeneratedRegex(@"^(?<case>case\d+)_segmentation\.nii(\.gz)?$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex LabelName();
+
+    /// <summary>
+    /// Every site folder under <paramref name="root"/> that holds case images. Fails, naming the file, when an image has no
+    /// label, a label has no image, or a case has two images (e.g. both .nii and .nii.gz).
+    /// </summary>
+    public static DatasetSource Discover(string root, string? name = null)
+    {
+        var full = Path.GetFullPath(root);
+        if (!Directory.Exists(full)) throw new DirectoryNotFoundException($"{full}: data set folder does not exist");
+        var cases = new List<SourceCase>();
+        foreach (var siteDir in Directory.GetDirectories(full).Order(StringComparer.Ordinal))
+        {
+            var site = Path.GetFileName(siteDir);
+            if (site.StartsWith('.')) continue;
+            var images = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            var labels = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var file in Directory.GetFiles(siteDir))
+            {
+                var fileName = Path.GetFileName(file);
+                Match m;
+                if ((m = LabelName().Match(fileName)).Success) Add(labels, m.Groups["case"].Value, file);
+                else if ((m = ImageName().Match(fileName)).Success) Add(images, m.Groups["case"].Value, file);
+            }
+            foreach (var (caseName, label) in labels)
+                if (!images.ContainsKey(caseName)) throw new InvalidDataException($"{label}: label without an image {caseName}.nii(.gz) beside it");
+            foreach (var (caseName, image) in images.OrderBy(p => p.Key, StringComparer.OrdinalIgnoreCase))
+            {
+                if (!labels.TryGetValue(caseName, out var label))
+                    throw new InvalidDataException($"{image}: no label {caseName}_Segmentation.nii(.gz) beside it");
+                var canonical = Path.GetFileName(image).Split('.')[0];
+                cases.Add(new SourceCase($"{site}/{canonical}", site, canonical, image, label));
+            }
+        }
+        if (cases.Count == 0) throw new InvalidDataException($"{full}: no <SITE>/CaseNN.nii(.gz) images found");
+        return new DatasetSource(name ?? Path.GetFileName(full), full, cases);
+    }
+
+    private static void Add(Dictionary<string, string> map, string caseName, string file)
+    {
+        if (map.TryGetValue(caseName, out var other))
+            throw new InvalidDataException($"{file}: case {caseName} also has {Path.GetFileName(other)}; keep one of them");
+        map[caseName] = file;
+    }
+}

@@ -1,0 +1,221 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using MedDistill.Data.Volumes;
+
+namespace MedDistill.Data.Preprocessing;
+
+/// <summary>Progress of a preprocessing run: cases checked out of the total, the case just handled and whether it was rebuilt.</summary>
+public readonly record struct PreprocessProgress(int Done, int Total, string CaseId, bool Rebuilt);
+
+/// <summary>What a preprocessing run did.</summary>
+/// <param name="Built">Cases (re)computed.</param>
+/// <param name="Reused">Cases whose cached arrays were kept.</param>
+/// <param name="Removed">Cases dropped because their source is gone.</param>
+/// <param name="IndexWritten">False when the cache was already up to date and no file was touched.</param>
+public sealed record PreprocessReport(string CacheDir, string RecipeHash, int Built, int Reused, int Removed, bool IndexWritten);
+
+/// <summary>Settings of the run itself (not of its output, so not part of the recipe hash).</summary>
+public sealed record PreprocessRunOptions
+{
+    /// <summary>Hash every source file even when its size and modification time match the index (slower; catches edits that kept both).</summary>
+    public bool AlwaysHash { get; init; }
+
+    /// <summary>Reads a source file (image or label) into a volume; default <see cref="Nifti.Read"/>.</summary>
+    public Func<string, Volume>? Reader { get; init; }
+
+    /// <summary>Cases processed at once (default: the processor count).</summary>
+    public int Parallelism { get; init; } = Environment.ProcessorCount;
+}
+
+/// <summary>
+/// Builds and maintains the preprocessing cache of a data set: per case, the recipe's arrays plus provenance in
+/// <c>index.json</c> (see <see cref="CacheIndex"/>).
+/// <para>
+/// Up-to-date check, per case: a source whose path, size and modification time match the index is taken as unchanged
+/// without reading it (fast: a rerun only stats the files). Otherwise its SHA-256 is computed; if that matches the index,
+/// the arrays are kept and only the recorded time is refreshed; if not, the case is rebuilt. A different recipe hash
+/// rebuilds every case. When nothing changed, nothing is written at all.
+/// </para>
+/// <para>
+/// Array file names carry a key derived from the recipe hash and both source hashes, so new arrays never overwrite ones the
+/// current index still names: arrays are written first (temporary name, rename), the index is swapped in last by a rename,
+/// then files no index entry names are deleted. An interrupted run leaves the previous cache intact.
+/// </para>
+/// </summary>
+public static class Preprocessor
+{
+    public const string ImageSuffix = ".image.f32";
+    public const string LabelSuffix = ".label.u8";
+
+    public static PreprocessReport Run(DatasetSource source, PreprocessRecipe recipe, string cacheDir,
+        IProgress<PreprocessProgress>? progress = null, PreprocessRunOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(recipe);
+        ArgumentException.ThrowIfNullOrWhiteSpace(cacheDir);
+        recipe.Validate();
+        options ??= new PreprocessRunOptions();
+        var duplicate = source.Cases.GroupBy(c => c.Id).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new ArgumentException($"data set {source.Name}: case id {duplicate.Key} appears twice");
+
+        cacheDir = Path.GetFullPath(cacheDir);
+        Directory.CreateDirectory(cacheDir);
+        var recipeHash = recipe.Hash();
+        var previous = CacheIndex.TryRead(cacheDir);
+        var usable = previous is not null && previous.RecipeHash == recipeHash
+            ? previous.Cases.ToDictionary(c => c.Id) : new Dictionary<string, CachedCase>();
+
+        var results = new CachedCase[source.Cases.Count];
+        var rebuilt = new bool[source.Cases.Count];
+        var refreshed = new bool[source.Cases.Count];
+        int done = 0;
+        var errors = new ConcurrentQueue<Exception>();
+        Parallel.For(0, source.Cases.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism) }, i =>
+        {
+            var sc = source.Cases[i];
+            try
+            {
+                usable.TryGetValue(sc.Id, out var old);
+                var image = Check(sc.ImagePath, old?.Image, options.AlwaysHash);
+                var label = Check(sc.LabelPath, old?.Label, options.AlwaysHash);
+                if (old is not null && image.SameContent && label.SameContent && old.Site == sc.Site && ArraysPresent(cacheDir, old))
+                {
+                    results[i] = old with { Image = image.Record, Label = label.Record };
+                    refreshed[i] = image.Record != old.Image || label.Record != old.Label;
+                }
+                else
+                {
+                    results[i] = Build(sc, image.Record, label.Record, recipe, recipeHash, cacheDir, options.Reader ?? Nifti.Read);
+                    rebuilt[i] = true;
+                }
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or DataFormatException or UnauthorizedAccessException or ArgumentException)
+            {
+                errors.Enqueue(e);
+            }
+            progress?.Report(new PreprocessProgress(Interlocked.Increment(ref done), source.Cases.Count, sc.Id, rebuilt[i]));
+        });
+        if (!errors.IsEmpty)
+            throw errors.Count == 1 ? errors.First() : new AggregateException($"preprocessing {source.Name}: {errors.Count} cases failed", errors);
+
+        int built = rebuilt.Count(b => b);
+        var currentIds = source.Cases.Select(c => c.Id).ToHashSet();
+        int removed = previous is null ? 0 : previous.Cases.Count(c => !currentIds.Contains(c.Id));
+        bool changed = previous is null || previous.RecipeHash != recipeHash || built > 0 || removed > 0 || refreshed.Any(r => r)
+                       || previous.Dataset != source.Name || previous.SourceRoot != source.Root
+                       || !previous.Cases.Select(c => c.Id).SequenceEqual(source.Cases.Select(c => c.Id));
+        if (changed)
+        {
+            var index = new CacheIndex { Dataset = source.Name, SourceRoot = source.Root, Recipe = recipe, RecipeHash = recipeHash, Cases = results };
+            index.Write(cacheDir);
+            DeleteUnreferenced(cacheDir, index);
+        }
+        return new PreprocessReport(cacheDir, recipeHash, built, source.Cases.Count - built, removed, changed);
+    }
+
+    private readonly record struct SourceCheck(SourceFileRecord Record, bool SameContent);
+
+    private static SourceCheck Check(string path, SourceFileRecord? old, bool alwaysHash)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists) throw new FileNotFoundException($"{path}: source file does not exist", path);
+        var full = info.FullName;
+        if (!alwaysHash && old is not null && old.Path == full && old.Size == info.Length && old.ModifiedUtc == info.LastWriteTimeUtc)
+            return new SourceCheck(old, true);
+        string sha;
+        using (var stream = File.OpenRead(full)) sha = Convert.ToHexStringLower(SHA256.HashData(stream));
+        return new SourceCheck(new SourceFileRecord(full, info.Length, info.LastWriteTimeUtc, sha), old is not null && old.Sha256 == sha);
+    }
+
+    private static bool ArraysPresent(string cacheDir, CachedCase c)
+    {
+        long voxels = (long)c.Slices * c.Height * c.Width;
+        var image = new FileInfo(Path.Combine(cacheDir, c.ImageFile));
+        var label = new FileInfo(Path.Combine(cacheDir, c.LabelFile));
+        return image.Exists && image.Length == voxels * sizeof(float) && label.Exists && label.Length == voxels;
+    }
+
+    private static CachedCase Build(SourceCase sc, SourceFileRecord imageRecord, SourceFileRecord labelRecord, PreprocessRecipe recipe,
+        string recipeHash, string cacheDir, Func<string, Volume> reader)
+    {
+        var image = reader(sc.ImagePath);
+        var label = reader(sc.LabelPath);
+        if (!image.Shape.SequenceEqual(label.Shape))
+            throw new InvalidDataException($"{sc.LabelPath}: label shape ({string.Join(", ", label.Shape)}) differs from image {sc.ImagePath} ({string.Join(", ", image.Shape)})");
+        if (image.Rank is not (2 or 3))
+            throw new InvalidDataException($"{sc.ImagePath}: {image.Rank}D image; preprocessing takes 2D or 3D volumes");
+        int slices = image.Rank == 3 ? image.Shape[0] : 1, h = image.Shape[^2], w = image.Shape[^1];
+        int H = recipe.Height, W = recipe.Width, plane = H * W;
+
+        var mapped = MapLabels(label.Data, recipe.Labels, sc.LabelPath);
+        var outImage = new float[slices * plane];
+        var outLabelF = new float[slices * plane];
+        for (int z = 0; z < slices; z++)
+        {
+            SliceResampler.Resize(image.Data.AsSpan(z * h * w, h * w), h, w, outImage.AsSpan(z * plane, plane), H, W, recipe.ImageInterpolation);
+            SliceResampler.Resize(mapped.AsSpan(z * h * w, h * w), h, w, outLabelF.AsSpan(z * plane, plane), H, W, recipe.LabelInterpolation);
+        }
+        var norm = VolumeStatistics.ClipAndNormalise(outImage, recipe.ClipLowerPercentile, recipe.ClipUpperPercentile, recipe.Normalisation);
+
+        var outLabel = new byte[outLabelF.Length];
+        var foreground = new int[slices];
+        for (int i = 0; i < outLabel.Length; i++)
+        {
+            // Bilinear label resizing (if chosen) gives fractions: round to the nearest class.
+            outLabel[i] = (byte)Math.Clamp(MathF.Round(outLabelF[i]), 0, 255);
+            if (outLabel[i] > 0) foreground[i / plane]++;
+        }
+
+        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{recipeHash}|{imageRecord.Sha256}|{labelRecord.Sha256}")))[..16];
+        var stem = $"{SafeName(sc.Site)}/{SafeName(sc.Name)}-{key}";
+        AtomicFile.Write(Path.Combine(cacheDir, stem + ImageSuffix), s => s.Write(MemoryMarshal.AsBytes(outImage.AsSpan())));
+        AtomicFile.Write(Path.Combine(cacheDir, stem + LabelSuffix), s => s.Write(outLabel));
+
+        double[] spacing3 = image.Rank == 3 ? image.Spacing : [1.0, image.Spacing[0], image.Spacing[1]];
+        return new CachedCase
+        {
+            Id = sc.Id, Site = sc.Site, Name = sc.Name, Image = imageRecord, Label = labelRecord,
+            ImageFile = stem + ImageSuffix, LabelFile = stem + LabelSuffix,
+            Shape = [slices, H, W],
+            Spacing = [spacing3[0], spacing3[1] * h / H, spacing3[2] * w / W],
+            SourceShape = image.Shape, SourceSpacing = image.Spacing,
+            Normalisation = norm, ForegroundPerSlice = foreground,
+        };
+    }
+
+    private static float[] MapLabels(float[] data, LabelMapping mapping, string path)
+    {
+        var mapped = new float[data.Length];
+        for (int i = 0; i < data.Length; i++)
+        {
+            float v = data[i];
+            if (mapping == LabelMapping.Binarise) mapped[i] = v > 0 ? 1 : 0;
+            else if (v != MathF.Round(v) || v is < 0 or > 255)
+                throw new InvalidDataException($"{path}: label value {v} at voxel {i} is not an integer class in 0..255");
+            else mapped[i] = v;
+        }
+        return mapped;
+    }
+
+    private static string SafeName(string name)
+    {
+        var chars = name.Select(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' ? ch : '_').ToArray();
+        return new string(chars);
+    }
+
+    private static void DeleteUnreferenced(string cacheDir, CacheIndex index)
+    {
+        var keep = index.Cases.SelectMany(c => new[] { c.ImageFile, c.LabelFile })
+            .Select(f => Path.GetFullPath(Path.Combine(cacheDir, f))).ToHashSet();
+        foreach (var file in Directory.EnumerateFiles(cacheDir, "*", SearchOption.AllDirectories))
+        {
+            var name = Path.GetFileName(file);
+            bool ours = name.EndsWith(ImageSuffix, StringComparison.Ordinal) || name.EndsWith(LabelSuffix, StringComparison.Ordinal);
+            if (ours && !keep.Contains(file)) File.Delete(file);
+        }
+        foreach (var dir in Directory.GetDirectories(cacheDir))
+            if (!Directory.EnumerateFileSystemEntries(dir).Any()) Directory.Delete(dir);
+    }
+}
