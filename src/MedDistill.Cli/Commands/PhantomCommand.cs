@@ -14,11 +14,8 @@ public static class PhantomCommand
     public static Command Create()
     {
         var defaults = new PhantomOptions();
-        var dataDir = new Option<DirectoryInfo>("--data-dir")
-        {
-            Description = "Data root; the phantom goes to <data-dir>/phantom-prostate",
-            DefaultValueFactory = _ => new DirectoryInfo("data"),
-        };
+        // The same data-directory rules as every other data subcommand (--data-dir, $MEDDISTILL_DATA, data/ at the root).
+        var dataDir = DataCommand.DataDirOption();
         var seed = new Option<ulong>("--seed") { Description = "Seed of the anatomy, bias fields and noise", DefaultValueFactory = _ => defaults.Seed };
         var cases = new Option<int>("--cases-per-site") { Description = "Cases per site (Case00, Case01, ...)", DefaultValueFactory = _ => defaults.CasesPerSite };
         var minSlices = new Option<int>("--min-slices") { Description = "Fewest slices of a case", DefaultValueFactory = _ => defaults.MinSlices };
@@ -43,7 +40,7 @@ public static class PhantomCommand
             bool asJson = parse.GetValue(json);
             try
             {
-                var result = PhantomGenerator.Generate(parse.GetValue(dataDir)!.FullName, options, asJson ? null : new ConsoleProgress());
+                var result = PhantomGenerator.Generate(DataCommand.ResolveDataDir(parse.GetValue(dataDir)), options, asJson ? null : new ConsoleProgress());
                 if (!asJson && result.Generated) Console.Error.WriteLine();
                 if (asJson)
                     Console.WriteLine(JsonSerializer.Serialize(new
