@@ -19,7 +19,8 @@ namespace MedDistill.Data.Volumes;
 /// </summary>
 public static partial class Npy
 {
-    private static ReadOnlySpan<byte> Magic => "\x93NUMPY"u8;
+    // 0x93 written as a byte: in a u8 string literal "\x93" would be the UTF-8 encoding of U+0093 (two bytes).
+    internal static ReadOnlySpan<byte> Magic => new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y' };
 
     public static Volume Read(string path) => Read(path, ReadLimits.Default);
 

@@ -43,7 +43,7 @@ public static class VolumeReader
         int n;
         using (var file = File.OpenRead(path)) n = file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         head = head[..n];
-        if (head.StartsWith("\x93NUMPY"u8)) return VolumeFormat.Npy;
+        if (head.StartsWith(Npy.Magic)) return VolumeFormat.Npy;
         if (head.StartsWith("PK\x03\x04"u8) || head.StartsWith("PK\x05\x06"u8)) return VolumeFormat.Npz;
         if (Hdf5.HasSignature(head)) return VolumeFormat.Hdf5;
         if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) return VolumeFormat.Nifti;
