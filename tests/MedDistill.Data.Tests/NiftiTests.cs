@@ -11,7 +11,7 @@ namespace MedDistill.Data.Tests;
 public class NiftiTests : TempDirTest
 {
     /// <summary>The header fields, laid out at nifti1.h's offsets by <see cref="Build"/>.</summary>
-    private sealed class Header
+    internal sealed class Header
     {
         public bool BigEndian;
         public int SizeofHdr = 348;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -108,6 +109,7 @@ internal static class VoxelDecoding
     /// Converts <paramref name="source"/> (whole elements) into <paramref name="destination"/>. Swaps byte order in place
     /// in <paramref name="source"/> when the file's order differs from this machine's.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Decode(Span<byte> source, Span<float> destination, ElementFormat format)
     {
         int size = format.Size;
@@ -150,6 +152,7 @@ internal static class VoxelDecoding
     }
 
     /// <summary>value × slope + intercept over the whole array, in float (NIfTI stores both as float32).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scale(Span<float> values, float slope, float intercept)
     {
         if (slope == 1f && intercept == 0f) return;
@@ -176,7 +179,10 @@ internal static class VoxelDecoding
     }
 
     // The widening conversions of the common medical types (uint8 masks, int16 CT, uint16 MR) are vectorised: the
-    // JIT does not vectorise plain loops, and these run at gzip's output rate on every volume read.
+    // JIT does not vectorise plain loops, and these run at gzip's output rate on every volume read. The bulk loops are
+    // compiled optimised at once (AggressiveOptimization): a process reading one volume would otherwise run them as
+    // unoptimised tier-0 code, measured 5-10x slower for int16.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Widen(ReadOnlySpan<byte> s, Span<float> d)
     {
         int i = 0;
@@ -194,6 +200,7 @@ internal static class VoxelDecoding
         for (; i < s.Length; i++) d[i] = s[i];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Widen(ReadOnlySpan<sbyte> s, Span<float> d)
     {
         int i = 0;
@@ -211,6 +218,7 @@ internal static class VoxelDecoding
         for (; i < s.Length; i++) d[i] = s[i];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Widen(ReadOnlySpan<short> s, Span<float> d)
     {
         int i = 0;
@@ -224,6 +232,7 @@ internal static class VoxelDecoding
         for (; i < s.Length; i++) d[i] = s[i];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Widen(ReadOnlySpan<ushort> s, Span<float> d)
     {
         int i = 0;
@@ -237,6 +246,7 @@ internal static class VoxelDecoding
         for (; i < s.Length; i++) d[i] = s[i];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Convert(ReadOnlySpan<int> s, Span<float> d)
     {
         int i = 0;
