@@ -20,6 +20,7 @@ public static class InspectCommand
         {
             Description = "Count voxels per value: auto (whole-valued integer images with few values, or names containing seg/label/mask), yes, no",
             DefaultValueFactory = _ => LabelMode.Auto,
+            HelpName = "auto|yes|no",
         };
         var command = new Command("inspect", "Print one image file's format, shape, spacing, type, value statistics and label counts as JSON")
         {
