@@ -181,11 +181,13 @@ public class Hdf5Tests : TempDirTest
     }
 
     [Test]
-    public void H5py_LibverLatest_V2ObjectHeaders_LinkMessages()
+    public void H5py_LibverLatest_V2ObjectHeaders_LinkMessages_LayoutV4()
     {
         var path = Fixture("h5py_latest.h5");
         AssertGrid(Hdf5.Read(path, "image"), new[] { 2, 3, 4 }, F);
         AssertGrid(Hdf5.Read(path, "label"), new[] { 2, 3, 4 }, G);
+        AssertGrid(Hdf5.Read(path, "single"), new[] { 2, 3, 4 }, F);   // layout v4, single-chunk index, deflated
+        AssertGrid(Hdf5.Read(path, "implicit"), new[] { 2, 3, 4 }, F); // layout v4, implicit index, edge chunks
         Assert.That(() => Hdf5.Read(path, "chunked"), Throws.TypeOf<DataFormatException>().With.Message.Contain("fixed array"));
     }
 

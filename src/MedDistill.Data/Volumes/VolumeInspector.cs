@@ -87,7 +87,7 @@ public static class VolumeInspector
     {
         var result = new SortedDictionary<float, long>();
         // Whole numbers in a modest range: a histogram array, one pass without hashing.
-        if (stats.AllWhole && stats.Counted == data.LongLength && stats.Max - stats.Min < 1 << 20)
+        if (stats.AllWhole && stats.Counted == data.LongLength && (double)stats.Max - stats.Min < 1 << 20)
         {
             long lo = (long)stats.Min;
             var histogram = new long[(long)stats.Max - lo + 1];

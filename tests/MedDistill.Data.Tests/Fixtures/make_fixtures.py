@@ -32,12 +32,19 @@ with h5py.File("h5py_chunked_gzip.h5", "w") as out:
                        compression="gzip")
     out.create_group("group").create_dataset("volume", data=grid((2, 3, 4), f, "<f8"))
 
-# 3. libver='latest': superblock 3, v2 object headers ("OHDR"), link messages; contiguous data reads, the chunked
-#    dataset uses a fixed-array chunk index, which the reader refuses with a clear message.
+# 3. libver='latest': superblock 3, v2 object headers ("OHDR"), link messages, layout message v4. Contiguous data;
+#    "single": one chunk the size of the dataset, deflated (single-chunk index); "implicit": unfiltered chunks
+#    allocated early (implicit index); "chunked": a fixed-array chunk index, which the reader refuses by name.
 with h5py.File("h5py_latest.h5", "w", libver="latest") as out:
     out.create_dataset("image", data=grid((2, 3, 4), f, "<f8"))
     out.create_dataset("label", data=grid((2, 3, 4), g, "<i4"))
     out.create_dataset("chunked", data=grid((4, 4, 4), g, "<i4"), chunks=(2, 2, 2))
+    out.create_dataset("single", data=grid((2, 3, 4), f, "<f4"), chunks=(2, 3, 4), compression="gzip")
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_chunk((1, 2, 3))
+    dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+    implicit = h5py.h5d.create(out.id, b"implicit", h5py.h5t.IEEE_F32LE, h5py.h5s.create_simple((2, 3, 4)), dcpl=dcpl)
+    implicit.write(h5py.h5s.ALL, h5py.h5s.ALL, grid((2, 3, 4), f, "<f4"))
 
 # 4. NumPy: a TransUNet-style train_npz slice (np.savez_compressed: deflated members "image" float32, "label"
 #    float32) and a Fortran-ordered big-endian .npy.
