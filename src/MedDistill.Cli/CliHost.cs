@@ -1,11 +1,12 @@
 using System.CommandLine;
+using MedDistill.Data.Volumes;
 using MedDistill.Torch;
 
 namespace MedDistill.Cli;
 
 /// <summary>
 /// Runs the parsed command and maps failures to exit codes, so every command reports errors the same way:
-/// 0 success, 1 a libtorch or runtime error, 2 usage errors and a native library that cannot be loaded.
+/// 0 success, 1 a libtorch or runtime error or an unreadable data file, 2 usage errors and a native library that cannot be loaded.
 /// </summary>
 public static class CliHost
 {
@@ -37,6 +38,17 @@ public static class CliHost
         catch (TorchException e)
         {
             Console.Error.WriteLine($"meddistill: libtorch error ({e.GetType().Name}): {e.Message}");
+            return ExitFailure;
+        }
+        catch (DataFormatException e)
+        {
+            // The message already names the file and the problem.
+            Console.Error.WriteLine($"meddistill: {e.Message}");
+            return ExitFailure;
+        }
+        catch (FileNotFoundException e)
+        {
+            Console.Error.WriteLine($"meddistill: {e.Message}");
             return ExitFailure;
         }
         catch (OperationCanceledException)
