@@ -41,7 +41,7 @@ public static class PhantomCommand
             try
             {
                 var result = PhantomGenerator.Generate(DataCommand.ResolveDataDir(parse.GetValue(dataDir)), options, asJson ? null : new ConsoleProgress());
-                if (!asJson && result.Generated) Console.Error.WriteLine();
+                if (!asJson && result.Generated && !Console.IsErrorRedirected) Console.Error.WriteLine();
                 if (asJson)
                     Console.WriteLine(JsonSerializer.Serialize(new
                     {
@@ -75,7 +75,10 @@ public static class PhantomCommand
 
         public void Report(PhantomProgress value)
         {
-            lock (gate) Console.Error.Write($"\rphantom: {value.Done}/{value.Total} {value.Case,-16}");
+            // A carriage-return status line on a terminal; in logs (CI, redirected output) one line per case.
+            lock (gate)
+                if (Console.IsErrorRedirected) Console.Error.WriteLine($"phantom: {value.Done}/{value.Total} {value.Case}");
+                else Console.Error.Write($"\rphantom: {value.Done}/{value.Total} {value.Case,-16}");
         }
     }
 }
