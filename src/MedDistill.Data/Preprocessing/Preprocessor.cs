@@ -22,7 +22,7 @@ public sealed record PreprocessRunOptions
     /// <summary>Hash every source file even when its size and modification time match the index (slower; catches edits that kept both).</summary>
     public bool AlwaysHash { get; init; }
 
-    /// <summary>Reads a source file (image or label) into a volume; default <see cref="Nifti.Read"/>.</summary>
+    /// <summary>Reads a source file (image or label) into a volume; default <see cref="VolumeReader.Read"/> (any supported format, chosen by content).</summary>
     public Func<string, Volume>? Reader { get; init; }
 
     /// <summary>Cases processed at once (default: the processor count).</summary>
@@ -87,7 +87,7 @@ public static class Preprocessor
                 }
                 else
                 {
-                    results[i] = Build(sc, image.Record, label.Record, recipe, recipeHash, cacheDir, options.Reader ?? Nifti.Read);
+                    results[i] = Build(sc, image.Record, label.Record, recipe, recipeHash, cacheDir, options.Reader ?? (path => VolumeReader.Read(path)));
                     rebuilt[i] = true;
                 }
             }
