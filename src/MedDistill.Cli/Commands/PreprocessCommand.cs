@@ -1,0 +1,119 @@
+using System.CommandLine;
+using System.Text.Json;
+using MedDistill.Data.Phantom;
+using MedDistill.Data.Preprocessing;
+
+namespace MedDistill.Cli.Commands;
+
+/// <summary>
+/// <c>meddistill data preprocess &lt;dataset&gt;</c>: turns a prostate-layout data set (the phantom, or the extracted
+/// multi-site archive) into the slice cache the loader reads. Idempotent: an unchanged recipe and unchanged sources write
+/// nothing. A subcommand of <c>data</c>.
+/// </summary>
+public static class PreprocessCommand
+{
+    /// <summary>Data sets in the prostate layout and the recipe each uses by default.</summary>
+    private static readonly Dictionary<string, PreprocessRecipe> Recipes = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["phantom-prostate"] = PreprocessRecipe.Phantom,
+        ["multisite-prostate"] = PreprocessRecipe.Prostate,
+    };
+
+    public static Command Create()
+    {
+        var dataset = new Argument<string>("dataset") { Description = $"One of: {string.Join(", ", Recipes.Keys)}" };
+        var dataDir = DataCommand.DataDirOption();
+        var source = new Option<string?>("--source")
+        {
+            Description = "Folder holding the <SITE>/CaseNN.nii(.gz) folders (default: found under <data-dir>/<dataset>)",
+        };
+        var cache = new Option<string?>("--cache") { Description = "Cache folder (default: <data-dir>/cache/<dataset>)" };
+        var size = new Option<int?>("--size") { Description = "In-plane size H = W of the cached slices (default: the recipe's, 96 phantom, 384 prostate)" };
+        var alwaysHash = new Option<bool>("--always-hash") { Description = "Hash every source file even when size and time are unchanged" };
+        var json = new Option<bool>("--json") { Description = "Print the report as one JSON object" };
+        var command = new Command("preprocess", "Build (or bring up to date) the preprocessed slice cache of a prostate-layout data set")
+        {
+            dataset, dataDir, source, cache, size, alwaysHash, json,
+        };
+        command.SetAction(parse =>
+        {
+            var name = parse.GetValue(dataset)!;
+            if (!Recipes.TryGetValue(name, out var recipe))
+            {
+                Console.Error.WriteLine($"meddistill: no preprocessing recipe for '{name}'; known: {string.Join(", ", Recipes.Keys)}");
+                return CliHost.ExitSetup;
+            }
+            if (parse.GetValue(size) is int s) recipe = recipe with { Height = s, Width = s };
+            var root = DataCommand.ResolveDataDir(parse.GetValue(dataDir));
+            try
+            {
+                var sourceDir = parse.GetValue(source) ?? FindLayoutRoot(Path.Combine(root, name), name);
+                var cacheDir = parse.GetValue(cache) ?? Path.Combine(root, "cache", name);
+                var discovered = ProstateLayout.Discover(sourceDir, name);
+                bool asJson = parse.GetValue(json);
+                var progress = asJson ? null : new LineProgress();
+                var report = Preprocessor.Run(discovered, recipe, cacheDir, progress,
+                    new PreprocessRunOptions { AlwaysHash = parse.GetValue(alwaysHash) });
+                if (asJson)
+                    Console.WriteLine(JsonSerializer.Serialize(new
+                    {
+                        dataset = name, source = discovered.Root, cache = report.CacheDir, recipeHash = report.RecipeHash,
+                        cases = discovered.Cases.Count, built = report.Built, reused = report.Reused, removed = report.Removed,
+                    }));
+                else
+                    Console.WriteLine(report.Built == 0 && report.Removed == 0
+                        ? $"{report.CacheDir} is up to date ({report.Reused} cases, recipe {report.RecipeHash[..12]})"
+                        : $"{report.CacheDir}: built {report.Built}, reused {report.Reused}, removed {report.Removed} (recipe {report.RecipeHash[..12]})");
+                return CliHost.ExitOk;
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"meddistill: {e.Message}");
+                return CliHost.ExitSetup;
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"meddistill: {e.Message}");
+                return CliHost.ExitFailure;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// The folder whose subfolders are the sites: the dataset folder itself (the phantom) or the first folder below it, at
+    /// most three levels down, that holds case images (the real archive extracts to Processed_data_nii/...).
+    /// </summary>
+    private static string FindLayoutRoot(string datasetDir, string name)
+    {
+        if (!Directory.Exists(datasetDir))
+            throw new DirectoryNotFoundException(name == BuiltinName
+                ? $"{datasetDir} does not exist: create it with 'meddistill data phantom'"
+                : $"{datasetDir} does not exist: fetch and extract it first ('meddistill data fetch {name}', then 'meddistill data extract {name}')");
+        var queue = new Queue<(string dir, int depth)>([(datasetDir, 0)]);
+        while (queue.Count > 0)
+        {
+            var (dir, depth) = queue.Dequeue();
+            if (Directory.GetDirectories(dir).Any(site => Directory.EnumerateFiles(site)
+                    .Any(f => Path.GetFileName(f).StartsWith("case", StringComparison.OrdinalIgnoreCase) && f.Contains(".nii", StringComparison.OrdinalIgnoreCase))))
+                return dir;
+            if (depth < 3)
+                foreach (var sub in Directory.GetDirectories(dir).Order(StringComparer.Ordinal)) queue.Enqueue((sub, depth + 1));
+        }
+        throw new DirectoryNotFoundException($"{datasetDir}: no <SITE>/CaseNN.nii(.gz) folders found (extracted yet? or pass --source)");
+    }
+
+    private const string BuiltinName = "phantom-prostate";
+
+    /// <summary>One line per rebuilt case on stderr (seconds per case on real data, so lines read fine in logs too); reused cases stay quiet.</summary>
+    private sealed class LineProgress : IProgress<PreprocessProgress>
+    {
+        private readonly Lock gate = new();
+
+        public void Report(PreprocessProgress value)
+        {
+            if (!value.Rebuilt) return;
+            lock (gate) Console.Error.WriteLine($"preprocess: {value.Done}/{value.Total} {value.CaseId} built");
+        }
+    }
+}
