@@ -1,11 +1,3 @@
-using System.CommandLine;
 using MedDistill.Cli;
-using MedDistill.Cli.Commands;
 
-var root = new RootCommand("MedDistill: reproducibility harness for knowledge distillation in medical image segmentation.");
-// One line per command; later commands (train, distill, evaluate, diff) are added the same way.
-root.Subcommands.Add(InfoCommand.Create());
-root.Subcommands.Add(DataCommand.Create(PhantomCommand.Create(), PreprocessCommand.Create()));
-root.Subcommands.Add(InspectCommand.Create());
-
-return CliHost.Run(root, args);
+return CliHost.Run(CliApp.CreateRoot(), args);

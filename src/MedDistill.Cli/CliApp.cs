@@ -1,0 +1,18 @@
+using System.CommandLine;
+using MedDistill.Cli.Commands;
+
+namespace MedDistill.Cli;
+
+/// <summary>The <c>meddistill</c> command tree, built in one place so tests run exactly what users run.</summary>
+public static class CliApp
+{
+    public static RootCommand CreateRoot()
+    {
+        var root = new RootCommand("MedDistill: reproducibility harness for knowledge distillation in medical image segmentation.");
+        // One line per command; later commands (train, distill, evaluate, diff) are added the same way.
+        root.Subcommands.Add(InfoCommand.Create());
+        root.Subcommands.Add(DataCommand.Create(PhantomCommand.Create(), PreprocessCommand.Create()));
+        root.Subcommands.Add(InspectCommand.Create());
+        return root;
+    }
+}
