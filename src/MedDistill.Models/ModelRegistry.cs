@@ -6,6 +6,9 @@ public static class ModelRegistry
     private static readonly Dictionary<string, Func<ModelOptions, SegmentationModel>> factories = new(StringComparer.OrdinalIgnoreCase)
     {
         // One line per network: "name" = options => new Network(options).
+        ["espnet"] = options => new Networks.ESPNet(options),
+        ["enet"] = options => new Networks.ENet(options),
+        ["erfnet"] = options => new Networks.ERFNet(options),
     };
 
     /// <summary>Registered names, in the order of the Affinity-KD paper's Table 1 where they appear there.</summary>

@@ -57,6 +57,13 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
     public abstract IReadOnlyList<string> TapNames { get; }
 
     /// <summary>
+    /// Prefixes (ending in ".") of parameter names that the network registers and counts but never uses in forward, such
+    /// as an ImageNet classifier kept from a backbone's published definition. Such parameters get no gradient; tests and
+    /// training use this list to tell them from a broken graph. Empty for most networks.
+    /// </summary>
+    public virtual IReadOnlyList<string> UnusedParameterPrefixes => [];
+
+    /// <summary>
     /// Runs <see cref="Module{TIn,TOut}.call"/> and returns the logits with the requested feature maps (by tap name). The maps
     /// belong to the caller's dispose scope like any tensor the forward pass creates; they keep their autograd history.
     /// </summary>
