@@ -1,3 +1,5 @@
+using MedDistill.Models.Networks;
+
 namespace MedDistill.Models;
 
 /// <summary>Resolves the zoo's networks by name, as experiment configurations and the CLI spell them.</summary>
@@ -9,6 +11,9 @@ public static class ModelRegistry
         ["espnet"] = options => new Networks.ESPNet(options),
         ["enet"] = options => new Networks.ENet(options),
         ["erfnet"] = options => new Networks.ERFNet(options),
+        ["unetpp"] = options => new NestedUNet(options),
+        ["deeplabv3plus"] = options => new DeepLabV3Plus(options),
+        ["unet"] = options => new UNet(options),
     };
 
     /// <summary>Registered names, in the order of the Affinity-KD paper's Table 1 where they appear there.</summary>
