@@ -175,6 +175,14 @@ public class CountingTests
     }
 
     [Test]
+    public void LayersThatNeverRunAreGatheredIntoTheirSkippedBlock()
+    {
+        // "skipped" (conv 2→2 1×1 with bias: 6 params; BN(2): 4 params) never runs; "used" does.
+        var cost = Profile(new WithSkippedBlock(), 2, 2, 2);
+        Assert.That(cost.NotRunParts(), Is.EqualTo(new[] { ("skipped", 2, 10L) }));
+    }
+
+    [Test]
     public void ASubclassOfACountedTypeIsAZeroOpAsWithPtflopsExactTypeMatch()
     {
         var cost = Profile(new MaxPoolSubclass(), 2, 4, 4);
@@ -261,6 +269,14 @@ public class CountingTests
         private readonly Conv2d used = nn.Conv2d(2, 3, 1);
         private readonly Conv2d unused = nn.Conv2d(2, 5, 3);
         public WithUnused() => RegisterComponents();
+        public override Tensor forward(Tensor x) => used.call(x);
+    }
+
+    private sealed class WithSkippedBlock : nn.Module<Tensor, Tensor>
+    {
+        private readonly Sequential used = nn.Sequential(nn.Conv2d(2, 2, 1), nn.BatchNorm2d(2));
+        private readonly Sequential skipped = nn.Sequential(nn.Conv2d(2, 2, 1), nn.BatchNorm2d(2));
+        public WithSkippedBlock() => RegisterComponents();
         public override Tensor forward(Tensor x) => used.call(x);
     }
 

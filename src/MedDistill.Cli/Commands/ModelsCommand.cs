@@ -104,8 +104,8 @@ public static class ModelsCommand
             Console.WriteLine($"  {label,-34}{(value / 1e9).ToString("F4", CultureInfo.InvariantCulture),12}");
         if (cost.RepeatedRegistrationMacs > 0)
             Console.WriteLine($"  (of these, modules registered twice: {(cost.RepeatedRegistrationMacs / 1e9).ToString("F4", CultureInfo.InvariantCulture)})");
-        foreach (var l in cost.NotRun)
-            Console.WriteLine($"not run: {l.Path} ({l.Type}, {N(l.Parameters)} params)");
+        foreach (var (path, layers, parameters) in cost.NotRunParts())
+            Console.WriteLine($"not run: {path} ({layers} layer{(layers == 1 ? "" : "s")}, {N(parameters)} params)");
         if (!perLayer) return;
         Console.WriteLine();
         int w = Math.Max(5, cost.Layers.Max(l => l.Path.Length));

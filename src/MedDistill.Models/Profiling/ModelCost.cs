@@ -60,4 +60,28 @@ public sealed record ModelCost(
 
     /// <summary>Costed layers that the forward pass never called; their parameters still count.</summary>
     public IEnumerable<LayerCost> NotRun => Layers.Where(l => l.Calls == 0);
+
+    /// <summary>
+    /// <see cref="NotRun"/> gathered into the largest sub-trees of which no costed layer ran (e.g. a whole skipped
+    /// block rather than its nine layers), in layer order, with their layers' parameters.
+    /// </summary>
+    public IReadOnlyList<(string Path, int Layers, long Parameters)> NotRunParts()
+    {
+        var parts = new List<(string Path, int Layers, long Parameters)>();
+        foreach (var layer in NotRun)
+        {
+            var names = layer.Path.Split('.');
+            string part = layer.Path;
+            for (int depth = 1; depth <= names.Length; depth++)
+            {
+                string prefix = string.Join('.', names.Take(depth));
+                var under = Layers.Where(l => l.Path == prefix || l.Path.StartsWith(prefix + ".", StringComparison.Ordinal)).ToList();
+                if (under.All(l => l.Calls == 0)) { part = prefix; break; }
+            }
+            int i = parts.FindIndex(p => p.Path == part);
+            if (i < 0) parts.Add((part, 1, layer.Parameters));
+            else parts[i] = (part, parts[i].Layers + 1, parts[i].Parameters + layer.Parameters);
+        }
+        return parts;
+    }
 }

@@ -26,7 +26,8 @@ public static class Table1Notes
         Line("## Columns");
         Line();
         Line("- `params`: every parameter element, shared ones once, including modules that are built but never run (they count in the paper).");
-        Line("- `params_m`: millions, cut (not rounded) to three significant figures, as the paper prints them: 183,643 → 0.183, 353,761 → 0.353.");
+        Line("- `params_m`: millions as the paper prints them: ptflops' parameter string (two decimals in k or M: 183.64 k, 353.76 k, 2.06 M, " +
+             "36.63 M, 56.8 M) cut to three significant figures. Neither plain rounding (0.184, 0.354) nor plain cutting (56.7) gives all five.");
         Line("- `gflops_paper_convention`: twice the \"GMac\" that ptflops 0.6.5–0.7.0 (default mode) reports for one 1×C×384×384 image; " +
              "this is how every published FLOPs figure was obtained.");
         Line("- `gmacs_true`: 10⁹ multiply-accumulates of the convolutions and Linear layers that run (transposed convolutions per input " +
@@ -41,7 +42,9 @@ public static class Table1Notes
         foreach (var (table, rows) in new[] { (AffinityKdTable1.PaperCsv, result.Paper), (AffinityKdTable1.MriCsv, result.Mri) })
             foreach (var r in rows)
             {
-                string match = r.ParamsMatch && r.GflopsRelativeError <= AffinityKdTable1.GflopsTolerance ? "yes" : "no";
+                // The MRI rows are not the paper's configuration for every network; their published figures are for reference.
+                string match = !ReferenceEquals(rows, result.Paper) ? "(reference)"
+                    : r.ParamsMatch && r.GflopsRelativeError <= AffinityKdTable1.GflopsTolerance ? "yes" : "no";
                 Line(Inv($"| {table} | {r.Entry.Method} | {r.Entry.Model} | {r.Options.InChannels} | {r.Options.Classes} | {r.Options.Width} | 1×{r.Options.InChannels}×{r.Size}×{r.Size} | {r.Cost.Parameters:N0} | {r.ParamsM} ({r.Entry.Published.ParamsM}) | {r.Cost.GflopsPaperConvention:F3} ({r.Entry.Published.Gflops}) | {match} |"));
             }
         Line();
@@ -89,10 +92,10 @@ public static class Table1Notes
         Line();
         bool any = false;
         foreach (var r in result.Paper)
-            foreach (var l in r.Cost.NotRun)
+            foreach (var (path, layers, parameters) in r.Cost.NotRunParts())
             {
                 any = true;
-                Line(Inv($"- {r.Entry.Method}: `{l.Path}` ({l.Type}, {l.Parameters:N0} parameters)"));
+                Line(Inv($"- {r.Entry.Method}: `{path}` ({layers} layer{(layers == 1 ? "" : "s")}, {parameters:N0} parameters)"));
             }
         if (!any) Line("- none");
         Line();
