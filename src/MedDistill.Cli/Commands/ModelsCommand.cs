@@ -67,7 +67,9 @@ public static class ModelsCommand
             }
             catch (ArgumentException e)
             {
-                Console.Error.WriteLine($"meddistill models count: {e.Message}");
+                // Drop .NET's " (Parameter 'x')" suffix: the message already names the argument.
+                var message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "");
+                Console.Error.WriteLine($"meddistill models count: {message}");
                 return CliHost.ExitSetup;
             }
             if (parse.GetValue(json))

@@ -43,7 +43,9 @@ public static class ModelProfiler
             using (no_grad())
             using (var scope = NewDisposeScope())
             {
-                var input = zeros([1, channels, height, width]);
+                // As ptflops: the input takes the first parameter's dtype and device.
+                var first = model.parameters().FirstOrDefault();
+                var input = zeros([1, channels, height, width], first?.dtype, first?.device);
                 model.call(input);
             }
         }
