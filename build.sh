@@ -28,6 +28,9 @@ Commands:
   bench engine [--steps N] [--warmup N] [--threads T] [--device cpu|cuda]
                     Time one training step in MedDistill and in PyTorch; the last line is
                     "engine-step-ms=<median> pytorch-step-ms=<median> ratio=<ours/pytorch>".
+  bench latency [--batch 1,16] [--iters N] [--warmup N] [--threads T] [--device cpu|cuda] [--models a,b] [--size S]
+                    Inference ms/image of each network at 1x384x384 (1 channel, 2 classes), eval + no_grad,
+                    median of N passes: one "latency model=... batch=..." line each, then a summary table.
   publish [--rid RID]
                     Self-contained publish of the CLI and the benchmarks into publish/RID (default linux-x64)
                     and publish/meddistill-RID.tar.gz, for machines without a .NET SDK. The native shim is
@@ -161,7 +164,9 @@ cmd_bench() {
   [ "$#" -gt 0 ] && shift
   case "$what" in
     engine) ;;
-    *) die 2 "usage: ./build.sh bench engine [--steps N] [--warmup N] [--threads T] [--device cpu|cuda]" ;;
+    latency) bench_latency "$@"; return ;;
+    *) die 2 "usage: ./build.sh bench engine [--steps N] [--warmup N] [--threads T] [--device cpu|cuda]
+       ./build.sh bench latency [--batch 1,16] [--iters N] [--warmup N] [--threads T] [--device cpu|cuda] [--models a,b] [--size S]" ;;
   esac
   local args=()
   while [ "$#" -gt 0 ]; do
@@ -211,6 +216,25 @@ cmd_bench() {
     ratio="$(awk -v a="$ours" -v b="$py" 'BEGIN { printf "%.3f", a / b }')"
   fi
   echo "engine-step-ms=$ours pytorch-step-ms=$py ratio=$ratio"
+}
+
+# Inference latency of the zoo's networks (no PyTorch twin: the figures stand on their own).
+bench_latency() {
+  local args=()
+  while [ "$#" -gt 0 ]; do
+    case "$1" in
+      --batch|--iters|--warmup|--threads|--device|--models|--size)
+        [ "$#" -ge 2 ] || die 2 "$1 needs a value"
+        args+=("$1" "$2"); shift 2 ;;
+      --batch=*|--iters=*|--warmup=*|--threads=*|--device=*|--models=*|--size=*) args+=("${1%%=*}" "${1#*=}"); shift ;;
+      *) die 2 "bench latency: unknown argument $1" ;;
+    esac
+  done
+  setup
+  say "building bench/MedDistill.Bench ($config)"
+  dotnet build bench/MedDistill.Bench -c "$config" -v:quiet -nologo -clp:NoSummary
+  say "MedDistill: MedDistill.Bench latency ${args[*]}"
+  dotnet "bench/MedDistill.Bench/bin/$config/net10.0/MedDistill.Bench.dll" latency "${args[@]}"
 }
 
 # ---- publish ------------------------------------------------------------------------------------

@@ -3,4 +3,5 @@ using MedDistill.Bench;
 
 var root = new RootCommand("MedDistill benchmarks (compare with the PyTorch scripts in bench/).");
 root.Subcommands.Add(EngineCommand.Create());
+root.Subcommands.Add(LatencyCommand.Create());
 return root.Parse(args).Invoke();

@@ -13,6 +13,8 @@ public static class CliApp
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(DataCommand.Create(PhantomCommand.Create(), PreprocessCommand.Create()));
         root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(ModelsCommand.Create());
+        root.Subcommands.Add(TablesCommand.Create());
         return root;
     }
 }

@@ -1,0 +1,69 @@
+using System.CommandLine;
+using System.Globalization;
+using MedDistill.Models.Profiling;
+using MedDistill.Torch;
+
+namespace MedDistill.Cli.Commands;
+
+/// <summary>
+/// <c>meddistill tables &lt;paper&gt; &lt;table&gt;</c>: regenerates a paper's table from the harness. Today:
+/// <c>tables affinity-kd table1</c> (parameters and FLOPs of the five networks).
+/// </summary>
+public static class TablesCommand
+{
+    public const string DefaultAffinityKdFolder = "paper-tables/affinity-kd";
+
+    public static Command Create()
+    {
+        var command = new Command("tables", "Regenerate the papers' tables");
+        var affinity = new Command("affinity-kd", "Tables of the Affinity-KD paper (adaptive affinity-based generalization, prostate MRI)");
+        affinity.Subcommands.Add(CreateAffinityTable1());
+        command.Subcommands.Add(affinity);
+        return command;
+    }
+
+    private static Command CreateAffinityTable1()
+    {
+        var output = new Option<string>("--out") { Description = "Folder for table1.csv, table1-mri.csv and table1.notes.md", DefaultValueFactory = _ => DefaultAffinityKdFolder };
+        var command = new Command("table1",
+            "Parameters and FLOPs of ESPNet, ENet, ERFNet, UNet++ and DeepLabV3+ at 384×384, in the paper's convention and as true MACs; " +
+            "exits 1 when a row misses the published figures")
+        {
+            output,
+        };
+        command.SetAction(parse =>
+        {
+            string folder = parse.GetValue(output)!;
+            if (string.IsNullOrWhiteSpace(folder))
+            {
+                Console.Error.WriteLine("meddistill tables affinity-kd table1: --out must name a folder");
+                return CliHost.ExitSetup;
+            }
+            if (File.Exists(folder))
+            {
+                Console.Error.WriteLine($"meddistill tables affinity-kd table1: --out {folder} is a file, not a folder");
+                return CliHost.ExitSetup;
+            }
+
+            var result = AffinityKdTable1.Compute(m => Console.Error.WriteLine($"counting {m}"));
+            var files = AffinityKdTable1.Write(result, folder, torch.__version__);
+
+            Console.WriteLine($"{"method",-12}{"in",4}{"classes",9}{"params",14}{"params_m",10}{"paper",8}{"GFLOPs",11}{"paper",9}{"GMACs true",12}");
+            foreach (var r in result.Paper)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{r.Entry.Method,-12}{r.Options.InChannels,4}{r.Options.Classes,9}{r.Cost.Parameters,14:N0}{r.ParamsM,10}{r.Entry.Published.ParamsM,8}{r.Cost.GflopsPaperConvention,11:F3}{r.Entry.Published.Gflops,9}{r.Cost.GmacsTrue,12:F3}"));
+            foreach (var f in files) Console.WriteLine($"wrote {f}");
+
+            var problems = AffinityKdTable1.Mismatches(result.Paper);
+            if (problems.Count == 0)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Table 1 reproduced: params as printed, FLOPs within {AffinityKdTable1.GflopsTolerance:P1}"));
+                return CliHost.ExitOk;
+            }
+            foreach (var p in problems) Console.Error.WriteLine($"mismatch: {p}");
+            return CliHost.ExitFailure;
+        });
+        return command;
+    }
+}
