@@ -40,9 +40,11 @@ public class PyTorchParityTests
     {
         try
         {
-            var maps = File.ReadAllText("/proc/self/maps");
-            if (maps.Contains("openblas", StringComparison.OrdinalIgnoreCase)) return "openblas";
-            if (maps.Contains("/blas/libblas.so", StringComparison.Ordinal)) return "reference";
+            // The mapped libblas.so.3 decides: liblapack.so.3 is a separate alternative and may be OpenBLAS's either way.
+            var blas = File.ReadLines("/proc/self/maps").FirstOrDefault(l => l.Contains("/libblas.so", StringComparison.Ordinal));
+            if (blas is not null)
+                return blas.Contains("openblas", StringComparison.OrdinalIgnoreCase) ? "openblas"
+                    : blas.Contains("/blas/libblas.so", StringComparison.Ordinal) ? "reference" : "unknown";
         }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
