@@ -432,7 +432,7 @@ public class TeacherNetworkTests
     [TestCase(32, 0.05, 4)]     // 1.6, raised to the minimum
     [TestCase(64, 2.0, 128)]
     public void ChannelWidthRule(int channels, double width, int expected) =>
-        Assert.That(ChannelWidth.Scale(channels, width), Is.EqualTo(expected));
+        Assert.That(NetworkRules.ScaleChannels(channels, width), Is.EqualTo(expected));
 
     [Test]
     public void TinyWidthStillBuildsAValidNetwork()

@@ -49,7 +49,7 @@ public sealed class DeepLabV3Plus : SegmentationModel
 
     public override Tensor forward(Tensor input)
     {
-        InputShape.Require(Name, input, InChannels, InputMultiple, "the output stride of the Xception backbone");
+        NetworkRules.CheckInput(Name, input, InChannels, InputMultiple, "the output stride of the Xception backbone");
         var b = pretrained;
         // Entry flow, walked here as the reference's base_forward does.
         var x = Tap("stem", b.relu.call(b.bn1.call(b.conv1.call(input))));
@@ -169,9 +169,9 @@ public sealed class DeepLabHead : nn.Module<Tensor, Tensor, Tensor>
 
     public DeepLabHead(long classes, long inChannels, long lowLevelChannels, double width)
     {
-        int asppChannels = ChannelWidth.Scale(256, width);
-        int lowLevelProjected = ChannelWidth.Scale(48, width);
-        int decoderChannels = ChannelWidth.Scale(256, width);
+        int asppChannels = NetworkRules.ScaleChannels(256, width);
+        int lowLevelProjected = NetworkRules.ScaleChannels(48, width);
+        int decoderChannels = NetworkRules.ScaleChannels(256, width);
         aspp = new Aspp(inChannels, asppChannels, DeepLabV3Plus.AtrousRates);
         c1_block = new ConvBNReLU(lowLevelChannels, lowLevelProjected, 3, padding: 1);
         block = nn.Sequential(

@@ -54,8 +54,8 @@ public sealed class ENet : SegmentationModel
     {
         double w = options.Width;
         int inC = options.InChannels;
-        int c16 = Math.Max(inC + 1, StudentNets.Scale(16, w, 4)), c64 = StudentNets.Scale(64, w, 4), c128 = StudentNets.Scale(128, w, 4);
-        int m4 = StudentNets.Scale(4, w, 2), m16 = StudentNets.Scale(16, w, 2), m32 = StudentNets.Scale(32, w, 2);
+        int c16 = Math.Max(inC + 1, NetworkRules.ScaleChannels(16, w, 4)), c64 = NetworkRules.ScaleChannels(64, w, 4), c128 = NetworkRules.ScaleChannels(128, w, 4);
+        int m4 = NetworkRules.ScaleChannels(4, w, 2), m16 = NetworkRules.ScaleChannels(16, w, 2), m32 = NetworkRules.ScaleChannels(32, w, 2);
         Widths = [c16, c64, c128];
 
         initial = new EnetInitialBlock(inC, c16);
@@ -111,7 +111,7 @@ public sealed class ENet : SegmentationModel
 
     public override Tensor forward(Tensor input)
     {
-        StudentNets.CheckInput("ENet", input, InChannels);
+        NetworkRules.CheckInput("ENet", input, InChannels, 8, NetworkRules.StudentSizeReason);
         using var scope = NewDisposeScope();
         var taps = new List<Tensor>(tapNames.Length);
         Tensor At(string tap, Tensor x)

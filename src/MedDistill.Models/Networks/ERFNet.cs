@@ -39,9 +39,9 @@ public sealed class ERFNet : SegmentationModel
     public ERFNet(ModelOptions options) : base("erfnet", options)
     {
         double w = options.Width;
-        int c16 = Math.Max(options.InChannels + 1, StudentNets.Scale(16, w, 4));
-        int c64 = Math.Max(c16 + 1, StudentNets.Scale(64, w, 4));
-        int c128 = Math.Max(c64 + 1, StudentNets.Scale(128, w, 4));
+        int c16 = Math.Max(options.InChannels + 1, NetworkRules.ScaleChannels(16, w, 4));
+        int c64 = Math.Max(c16 + 1, NetworkRules.ScaleChannels(64, w, 4));
+        int c128 = Math.Max(c64 + 1, NetworkRules.ScaleChannels(128, w, 4));
         Widths = [c16, c64, c128];
         encoder = new ERFNetEncoder(options.InChannels, options.Classes, c16, c64, c128);
         decoder = new ERFNetDecoder(options.Classes, c16, c64, c128);
@@ -61,7 +61,7 @@ public sealed class ERFNet : SegmentationModel
 
     public override Tensor forward(Tensor input)
     {
-        StudentNets.CheckInput("ERFNet", input, InChannels);
+        NetworkRules.CheckInput("ERFNet", input, InChannels, 8, NetworkRules.StudentSizeReason);
         using var scope = NewDisposeScope();
         var taps = new List<Tensor>(tapNames.Length);
         Tensor At(string tap, Tensor x)

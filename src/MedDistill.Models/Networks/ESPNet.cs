@@ -51,9 +51,9 @@ public sealed class ESPNet : SegmentationModel
     public ESPNet(ModelOptions options) : base("espnet", options)
     {
         int c = options.Classes, inC = options.InChannels;
-        Level1Channels = StudentNets.Scale(16, options.Width, 4);
-        Level2Channels = StudentNets.Scale(64, options.Width, 5);
-        Level3Channels = StudentNets.Scale(128, options.Width, 5);
+        Level1Channels = NetworkRules.ScaleChannels(16, options.Width, 4);
+        Level2Channels = NetworkRules.ScaleChannels(64, options.Width, 5);
+        Level3Channels = NetworkRules.ScaleChannels(128, options.Width, 5);
 
         encoder = new ESPNetEncoder(inC, c, Level1Channels, Level2Channels, Level3Channels);
         level3C = new EspConv(2 * Level2Channels + inC, c, 1);
@@ -98,7 +98,7 @@ public sealed class ESPNet : SegmentationModel
 
     public override Tensor forward(Tensor input)
     {
-        StudentNets.CheckInput("ESPNet", input, InChannels);
+        NetworkRules.CheckInput("ESPNet", input, InChannels, 8, NetworkRules.StudentSizeReason);
         using var scope = NewDisposeScope();
         var taps = new List<Tensor>(tapNames.Length);
         Tensor At(string tap, Tensor x)

@@ -33,7 +33,7 @@ public sealed class NestedUNet : SegmentationModel
 
     public NestedUNet(ModelOptions options) : base("unetpp", options)
     {
-        int[] f = [.. new[] { 64, 128, 256, 512, 1024 }.Select(c => ChannelWidth.Scale(c, options.Width))];
+        int[] f = [.. new[] { 64, 128, 256, 512, 1024 }.Select(c => NetworkRules.ScaleChannels(c, options.Width))];
         Widths = f;
         pool = nn.MaxPool2d(2, 2);
         up = nn.Upsample(2, InterpolationMode.Bilinear, align_corners: true);
@@ -73,7 +73,7 @@ public sealed class NestedUNet : SegmentationModel
 
     public override Tensor forward(Tensor input)
     {
-        InputShape.Require(Name, input, InChannels, InputMultiple, "UNet++ halves the size four times and must double it back exactly");
+        NetworkRules.CheckInput(Name, input, InChannels, InputMultiple, "UNet++ halves the size four times and must double it back exactly");
         // The computation order is the reference's (column by column as each new encoder level arrives), so
         // forward hooks see the modules in the same sequence.
         var x0_0 = Tap("x0_0", conv0_0.call(input));

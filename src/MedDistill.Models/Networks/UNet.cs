@@ -30,7 +30,7 @@ public sealed class UNet : SegmentationModel
 
     public UNet(ModelOptions options) : base("unet", options)
     {
-        int[] f = [.. new[] { 64, 128, 256, 512, 1024 }.Select(c => ChannelWidth.Scale(c, options.Width))];
+        int[] f = [.. new[] { 64, 128, 256, 512, 1024 }.Select(c => NetworkRules.ScaleChannels(c, options.Width))];
         Widths = f;
         inc = new UNetDoubleConv(options.InChannels, f[0]);
         down1 = new UNetDown(f[0], f[1]);
@@ -61,7 +61,7 @@ public sealed class UNet : SegmentationModel
 
     public override Tensor forward(Tensor input)
     {
-        InputShape.Require(Name, input, InChannels, InputMultiple, "the U-Net halves the size four times and must double it back exactly");
+        NetworkRules.CheckInput(Name, input, InChannels, InputMultiple, "the U-Net halves the size four times and must double it back exactly");
         var x1 = Tap("enc1", inc.call(input));
         var x2 = Tap("enc2", down1.call(x1));
         var x3 = Tap("enc3", down2.call(x2));

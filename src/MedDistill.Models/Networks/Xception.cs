@@ -137,7 +137,7 @@ public sealed class XceptionBlock : nn.Module<Tensor, Tensor>
 /// The modified aligned Xception-65 backbone at output stride 8 (entry block 3 at stride 1, middle flow at dilation 2,
 /// exit flow at dilations 2 and 4), as the DeepLabV3+ reference builds it, including its unused ImageNet head
 /// (<c>avgpool</c>, <c>fc</c> 2048→1000), which is registered and counted but never run.
-/// Channel counts 32, 64, 128, 256, 728, 1024, 1536, 2048 are scaled by the width multiplier (<see cref="ChannelWidth"/>);
+/// Channel counts 32, 64, 128, 256, 728, 1024, 1536, 2048 are scaled by the width multiplier (<see cref="NetworkRules.ScaleChannels"/>);
 /// the fc keeps its 1000 ImageNet outputs.
 /// <para>
 /// The network's own forward is not the classifier's: <see cref="DeepLabV3Plus"/> walks these modules itself (as the
@@ -150,7 +150,7 @@ public sealed class Xception65 : nn.Module
 
     public Xception65(long inChannels, double width = 1.0, bool skipSeesActivatedInput = true)
     {
-        int C(int channels) => ChannelWidth.Scale(channels, width);
+        int C(int channels) => NetworkRules.ScaleChannels(channels, width);
         int c32 = C(32), c64 = C(64), c128 = C(128), c256 = C(256), c728 = C(728), c1024 = C(1024), c1536 = C(1536), c2048 = C(2048);
         // Output stride 8: entry block 3 keeps stride 1, the middle flow dilates by 2, the exit flow by 2 then 4.
         const long middleDilation = 2, exitDilation1 = 2, exitDilation2 = 4;
