@@ -58,6 +58,32 @@ public static class CliHost
         }
     }
 
+    /// <summary>
+    /// Runs a command's body with the errors every command treats alike: an <see cref="ArgumentException"/> is bad usage
+    /// (exit 2); an I/O, access or invalid-data error is a failure (exit 1). Either way one line on stderr.
+    /// </summary>
+    public static int Guard(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"meddistill: {Describe(e)}");
+            return ExitSetup;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"meddistill: {e.Message}");
+            return ExitFailure;
+        }
+    }
+
+    /// <summary>The message without .NET's " (Parameter 'x')" suffix: our messages already name the argument.</summary>
+    public static string Describe(ArgumentException e) =>
+        e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+
     private static bool IsNativeLoadFailure(Exception e) =>
         Innermost(e) is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException;
 

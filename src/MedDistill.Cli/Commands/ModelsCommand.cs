@@ -67,9 +67,7 @@ public static class ModelsCommand
             }
             catch (ArgumentException e)
             {
-                // Drop .NET's " (Parameter 'x')" suffix: the message already names the argument.
-                var message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "");
-                Console.Error.WriteLine($"meddistill models count: {message}");
+                Console.Error.WriteLine($"meddistill models count: {CliHost.Describe(e)}");
                 return CliHost.ExitSetup;
             }
             if (parse.GetValue(json))

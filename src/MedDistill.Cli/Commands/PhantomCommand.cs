@@ -38,7 +38,7 @@ public static class PhantomCommand
                 MaxSlices = parse.GetValue(maxSlices), MatrixScale = parse.GetValue(scale),
             };
             bool asJson = parse.GetValue(json);
-            try
+            return CliHost.Guard(() =>
             {
                 var result = PhantomGenerator.Generate(DataCommand.ResolveDataDir(parse.GetValue(dataDir)), options, asJson ? null : new ConsoleProgress());
                 if (!asJson && result.Generated && !Console.IsErrorRedirected) Console.Error.WriteLine();
@@ -53,17 +53,7 @@ public static class PhantomCommand
                         ? $"wrote {result.Cases.Count} cases of {options.Sites.Count} sites to {result.Directory}"
                         : $"{result.Directory} is up to date ({result.Cases.Count} cases, options {result.OptionsHash[..12]})");
                 return CliHost.ExitOk;
-            }
-            catch (ArgumentException e)
-            {
-                Console.Error.WriteLine($"meddistill: {e.Message}");
-                return CliHost.ExitSetup;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                Console.Error.WriteLine($"meddistill: {e.Message}");
-                return CliHost.ExitFailure;
-            }
+            });
         });
         return command;
     }

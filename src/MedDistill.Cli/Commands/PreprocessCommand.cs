@@ -45,7 +45,7 @@ public static class PreprocessCommand
             }
             if (parse.GetValue(size) is int s) recipe = recipe with { Height = s, Width = s };
             var root = DataCommand.ResolveDataDir(parse.GetValue(dataDir));
-            try
+            return CliHost.Guard(() =>
             {
                 var sourceDir = parse.GetValue(source) ?? FindLayoutRoot(Path.Combine(root, name), name);
                 var cacheDir = parse.GetValue(cache) ?? Path.Combine(root, "cache", name);
@@ -65,17 +65,7 @@ public static class PreprocessCommand
                         ? $"{report.CacheDir} is up to date ({report.Reused} cases, recipe {report.RecipeHash[..12]})"
                         : $"{report.CacheDir}: built {report.Built}, reused {report.Reused}, removed {report.Removed} (recipe {report.RecipeHash[..12]})");
                 return CliHost.ExitOk;
-            }
-            catch (ArgumentException e)
-            {
-                Console.Error.WriteLine($"meddistill: {e.Message}");
-                return CliHost.ExitSetup;
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
-            {
-                Console.Error.WriteLine($"meddistill: {e.Message}");
-                return CliHost.ExitFailure;
-            }
+            });
         });
         return command;
     }
