@@ -26,13 +26,16 @@ function Show-Usage {
 Usage: ./build.ps1 [COMMAND] [OPTIONS]     (same commands as ./build.sh)
 
 Commands:
-  (none)            The main job: set up, build everything (Release), then run meddistill info.
+  (none)            The main job: set up, build everything (Release), then meddistill info, data status,
+                    data phantom + data preprocess phantom-prostate (the default data), tables affinity-kd table1.
   build             Set up and build everything (Release).
   test [ARGS...]    Build and run every test; the last line is "N passed, M failed, K skipped".
                     Extra ARGS go to dotnet test.
   bench engine [--steps N] [--warmup N] [--threads T] [--device cpu|cuda]
                     Time one training step in MedDistill and in PyTorch; the last line is
                     "engine-step-ms=<median> pytorch-step-ms=<median> ratio=<ours/pytorch>".
+  bench latency [--batch 1,16] [--iters N] [--warmup N] [--threads T] [--device cpu|cuda] [--models a,b] [--size S]
+                    Inference ms/image of every network at 1x384x384.
   publish [--rid RID]
                     Self-contained publish of the CLI and the benchmarks into publish/RID (default linux-x64);
                     build the native shim on the target with native/build-shim.sh "<absolute path to RID folder>".
@@ -110,9 +113,30 @@ function Assert-NativeDeps([string[]]$Extra = @()) {
     if ($LASTEXITCODE -ne 0) { Stop-Build 2 "apt-get install $($missing -join ' ') failed" }
 }
 
+# Debian's libtorch multiplies matrices through the system's libblas.so.3; OpenBLAS makes 1x1 and transposed convolutions
+# many times faster than the reference BLAS. Optional: installed as root, otherwise only suggested (see build.sh).
+function Initialize-OpenBlas {
+    if ($env:LIBTORCH) { return }
+    if (Get-ChildItem -Path '/usr/lib/*/openblas*/libblas.so.3' -ErrorAction SilentlyContinue) { return }
+    $isRoot = (& id -u) -eq '0'
+    if (-not $isRoot -or -not (Get-Command apt-get -ErrorAction SilentlyContinue)) {
+        Say "note: 'sudo apt-get install -y libopenblas0-pthread' makes CPU training several times faster"
+        return
+    }
+    Say 'installing libopenblas0-pthread with apt-get (fast BLAS for libtorch on the CPU)'
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    & apt-get install -y -qq --no-install-recommends libopenblas0-pthread 2>&1 | Out-Null
+    if ($LASTEXITCODE -ne 0) {
+        & apt-get update -qq 2>&1 | Out-Null
+        & apt-get install -y -qq --no-install-recommends libopenblas0-pthread 2>&1 | Out-Null
+    }
+    if ($LASTEXITCODE -ne 0) { Say 'note: installing libopenblas0-pthread failed; continuing with the reference BLAS (slower)' }
+}
+
 function Initialize-Build([string[]]$Extra = @()) {
     Assert-Dotnet
     Assert-NativeDeps $Extra
+    Initialize-OpenBlas
 }
 
 # ---- commands -----------------------------------------------------------------------------------
@@ -128,8 +152,13 @@ function Invoke-Main([string[]]$Arguments) {
     if ($Arguments.Count -gt 0) { Stop-Build 2 "unknown argument: $($Arguments[0]) (see ./build.ps1 help)" }
     Initialize-Build
     Build-All
-    Say 'meddistill info'
-    Invoke-Checked dotnet @("$CliOut/meddistill.dll", 'info')
+    $md = "$CliOut/meddistill.dll"
+    Say 'meddistill info'; Invoke-Checked dotnet @($md, 'info')
+    Say 'meddistill data status'; Invoke-Checked dotnet @($md, 'data', 'status')
+    Say 'meddistill data phantom'; Invoke-Checked dotnet @($md, 'data', 'phantom')
+    Say 'meddistill data preprocess phantom-prostate'; Invoke-Checked dotnet @($md, 'data', 'preprocess', 'phantom-prostate')
+    Say 'meddistill tables affinity-kd table1 (counts the full-size networks at 384x384: up to a minute or two)'
+    Invoke-Checked dotnet @($md, 'tables', 'affinity-kd', 'table1', '--out', (Join-Path $Root 'paper-tables/affinity-kd'))
 }
 
 function Invoke-Test([string[]]$Arguments) {
@@ -155,9 +184,28 @@ function Invoke-Test([string[]]$Arguments) {
     if ($failed -gt 0 -or $rc -ne 0) { exit 1 }
 }
 
+function Invoke-BenchLatency([string[]]$Arguments) {
+    $pass = @()
+    for ($i = 1; $i -lt $Arguments.Count; $i++) {
+        $a = $Arguments[$i]
+        if ($a -match '^--(batch|iters|warmup|threads|device|models|size)=(.*)$') { $pass += @("--$($Matches[1])", $Matches[2]); continue }
+        if ($a -match '^--(batch|iters|warmup|threads|device|models|size)$') {
+            if ($i + 1 -ge $Arguments.Count) { Stop-Build 2 "$a needs a value" }
+            $pass += @($a, $Arguments[$i + 1]); $i++; continue
+        }
+        Stop-Build 2 "bench latency: unknown argument $a"
+    }
+    Initialize-Build
+    Say "building bench/MedDistill.Bench ($Config)"
+    Invoke-Checked dotnet @('build', 'bench/MedDistill.Bench', '-c', $Config, '-v:quiet', '-nologo', '-clp:NoSummary')
+    Say "MedDistill: MedDistill.Bench latency $($pass -join ' ')"
+    Invoke-Checked dotnet (@("bench/MedDistill.Bench/bin/$Config/net10.0/MedDistill.Bench.dll", 'latency') + $pass)
+}
+
 function Invoke-Bench([string[]]$Arguments) {
+    if ($Arguments.Count -gt 0 -and $Arguments[0] -eq 'latency') { Invoke-BenchLatency $Arguments; return }
     if ($Arguments.Count -eq 0 -or $Arguments[0] -ne 'engine') {
-        Stop-Build 2 'usage: ./build.ps1 bench engine [--steps N] [--warmup N] [--threads T] [--device cpu|cuda]'
+        Stop-Build 2 'usage: ./build.ps1 bench engine|latency [OPTIONS] (see ./build.ps1 help)'
     }
     $pass = @()
     for ($i = 1; $i -lt $Arguments.Count; $i++) {
