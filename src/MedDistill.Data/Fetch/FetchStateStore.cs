@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using MedDistill.Data.Manifest;
 
 namespace MedDistill.Data.Fetch;
@@ -23,13 +21,10 @@ public sealed class FetchStateStore
     public FetchStateStore(string dataDir)
     {
         _path = Path.Combine(dataDir, FileName);
-        if (!System.IO.File.Exists(_path)) return;
-        using var reader = new StreamReader(_path);
-        var rows = CsvTable.Read(reader, _path);
-        foreach (var r in rows.Skip(1))
+        foreach (var r in DataDirTable.ReadRows(_path, Header))
         {
             if (r.Fields.Count != 5 || !Enum.TryParse<FileState>(r.Fields[2], ignoreCase: true, out var state)
-                || !DateTimeOffset.TryParse(r.Fields[4], CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+                || !DataDirTable.TryParseTime(r.Fields[4], out var at))
                 throw new ManifestException(_path, r.Line, "expected dataset,file,verified|failed,detail,<UTC time>");
             _records[(r.Fields[0], r.Fields[1])] = new FileStateRecord(r.Fields[0], r.Fields[1], state, r.Fields[3], at);
         }
@@ -40,10 +35,7 @@ public sealed class FetchStateStore
     public void Record(string dataset, string file, FileState state, string detail)
     {
         _records[(dataset, file)] = new FileStateRecord(dataset, file, state, detail, DateTimeOffset.UtcNow);
-        var text = new StringBuilder(Header).Append('\n');
-        foreach (var r in _records.Values.OrderBy(r => r.Dataset, StringComparer.Ordinal).ThenBy(r => r.File, StringComparer.Ordinal))
-            text.Append(CultureInfo.InvariantCulture,
-                $"{CsvTable.Escape(r.Dataset)},{CsvTable.Escape(r.File)},{r.State.ToString().ToLowerInvariant()},{CsvTable.Escape(r.Detail.ReplaceLineEndings(" "))},{r.At.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}\n");
-        AtomicFile.WriteAllText(_path, text.ToString());
+        DataDirTable.Write(_path, Header, _records.Values.Select(r => (r.Dataset, r.File, new[]
+            { r.State.ToString().ToLowerInvariant(), r.Detail.ReplaceLineEndings(" "), DataDirTable.FormatTime(r.At) })));
     }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using MedDistill.Data.Manifest;
 
 namespace MedDistill.Data.Fetch;
@@ -23,17 +22,11 @@ public sealed class PinStore
     public PinStore(string dataDir)
     {
         _path = Path.Combine(dataDir, FileName);
-        if (!System.IO.File.Exists(_path)) return;
-        using var reader = new StreamReader(_path);
-        var records = CsvTable.Read(reader, _path);
-        if (records.Count == 0) return;
-        if (string.Join(",", records[0].Fields) != Header)
-            throw new ManifestException(_path, records[0].Line, $"header must be '{Header}'");
-        foreach (var r in records.Skip(1))
+        foreach (var r in DataDirTable.ReadRows(_path, Header))
         {
             if (r.Fields.Count != 5 || !Checksum.TryParse(r.Fields[2], out var checksum, out var error)
                 || !long.TryParse(r.Fields[3], NumberStyles.None, CultureInfo.InvariantCulture, out var bytes)
-                || !DateTimeOffset.TryParse(r.Fields[4], CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var when))
+                || !DataDirTable.TryParseTime(r.Fields[4], out var when))
                 throw new ManifestException(_path, r.Line, "expected dataset,file,sha256:<hex>,<bytes>,<UTC time>");
             _pins[(r.Fields[0], r.Fields[1])] = new Pin(r.Fields[0], r.Fields[1], checksum!, bytes, when);
         }
@@ -50,11 +43,8 @@ public sealed class PinStore
     {
         var pin = new Pin(dataset, file, checksum, bytes, DateTimeOffset.UtcNow);
         _pins[(dataset, file)] = pin;
-        var text = new StringBuilder(Header).Append('\n');
-        foreach (var p in _pins.Values.OrderBy(p => p.Dataset, StringComparer.Ordinal).ThenBy(p => p.File, StringComparer.Ordinal))
-            text.Append(CultureInfo.InvariantCulture,
-                $"{CsvTable.Escape(p.Dataset)},{CsvTable.Escape(p.File)},{p.Checksum},{p.Bytes},{p.PinnedAt.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}\n");
-        AtomicFile.WriteAllText(_path, text.ToString());
+        DataDirTable.Write(_path, Header, _pins.Values.Select(p => (p.Dataset, p.File, new[]
+            { p.Checksum.ToString(), p.Bytes.ToString(CultureInfo.InvariantCulture), DataDirTable.FormatTime(p.PinnedAt) })));
         return pin;
     }
 }
