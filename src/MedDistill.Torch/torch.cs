@@ -52,6 +52,56 @@ public static partial class torch
         }
     }
 
+    /// <summary>
+    /// Mixed precision until disposed, as <c>torch.autocast(device_type, dtype)</c>: eligible ops (convolutions, matmuls)
+    /// run in <paramref name="dtype"/> (bfloat16 by default) on <paramref name="device_type"/>, the rest stay float32.
+    /// Regions nest; the outermost one's exit drops autocast's cache of low-precision weight copies. Run backward and the
+    /// optimiser step after the region closes, as in PyTorch.
+    /// </summary>
+    public static IDisposable autocast(DeviceType device_type, ScalarType dtype = ScalarType.BFloat16, bool enabled = true) =>
+        new AutocastGuard(device_type, dtype, enabled);
+
+    /// <summary>Whether autocast is on for <paramref name="device_type"/> on this thread, and its dtype.</summary>
+    public static unsafe (bool Enabled, ScalarType DType) get_autocast_state(DeviceType device_type)
+    {
+        int code;
+        int enabled = Native.mdt_autocast_get(AutocastDevice(device_type), &code);
+        Native.Check(enabled < 0 ? -1 : 0);
+        return (enabled == 1, (ScalarType)code);
+    }
+
+    private static int AutocastDevice(DeviceType type) => type switch
+    {
+        DeviceType.CPU => 0,
+        DeviceType.CUDA => 1,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "autocast supports cpu and cuda"),
+    };
+
+    private sealed class AutocastGuard : IDisposable
+    {
+        private readonly int device;
+        private readonly (bool Enabled, ScalarType DType) previous;
+        private bool disposed;
+
+        public AutocastGuard(DeviceType type, ScalarType dtype, bool enabled)
+        {
+            if (enabled && dtype is not (ScalarType.BFloat16 or ScalarType.Float16))
+                throw new ArgumentException($"autocast runs in bfloat16 or float16, not {dtype}", nameof(dtype));
+            device = AutocastDevice(type);
+            previous = get_autocast_state(type);
+            Native.Check(Native.mdt_autocast_set(device, enabled ? 1 : 0, (int)dtype));
+            Native.Check(Native.mdt_autocast_enter() < 0 ? -1 : 0);
+        }
+
+        public void Dispose()
+        {
+            if (disposed) return;
+            disposed = true;
+            Native.Check(Native.mdt_autocast_exit() < 0 ? -1 : 0);
+            Native.Check(Native.mdt_autocast_set(device, previous.Enabled ? 1 : 0, (int)previous.DType));
+        }
+    }
+
     // ---- seeds, determinism, threads
     /// <summary>Seeds libtorch's CPU generator and every CUDA generator.</summary>
     public static void manual_seed(long seed) => Native.Check(Native.mdt_manual_seed(unchecked((ulong)seed)));

@@ -54,6 +54,10 @@ internal static partial class Native
     [LibraryImport(Lib)] internal static partial int mdt_manual_seed(ulong seed);
     [LibraryImport(Lib)] internal static partial int mdt_set_deterministic(int on, int warnOnly);
     [LibraryImport(Lib)] internal static partial int mdt_get_deterministic();
+    [LibraryImport(Lib)] internal static partial int mdt_autocast_set(int deviceType, int enabled, int dtype);
+    [LibraryImport(Lib)] internal static unsafe partial int mdt_autocast_get(int deviceType, int* dtype);
+    [LibraryImport(Lib)] internal static partial int mdt_autocast_enter();
+    [LibraryImport(Lib)] internal static partial int mdt_autocast_exit();
     [LibraryImport(Lib)] internal static partial int mdt_cuda_is_available();
     [LibraryImport(Lib)] internal static partial int mdt_cuda_device_count();
     [LibraryImport(Lib)] internal static partial int mdt_cuda_synchronize(int index);

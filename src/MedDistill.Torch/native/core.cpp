@@ -5,6 +5,7 @@
 #include <torch/version.h>
 #include <c10/core/GradMode.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <cstring>
 
 namespace {
@@ -319,3 +320,55 @@ MDT_API tensor_t mdt_max_all(tensor_t t) { MDT_TENSOR(t->max()) }
 MDT_API tensor_t mdt_min_all(tensor_t t) { MDT_TENSOR(t->min()) }
 MDT_API tensor_t mdt_all_all(tensor_t t) { MDT_TENSOR(t->all()) }
 MDT_API tensor_t mdt_any_all(tensor_t t) { MDT_TENSOR(t->any()) }
+
+// ---- autocast (mixed precision) -----------------------------------------------------------------
+// device_type: 0 = CPU, 1 = CUDA. libtorch 2.4 replaced the per-device setters with ones taking the device type
+// (the old names are deprecated there), so the version decides which family is called.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define MDT_AUTOCAST_BY_DEVICE 1
+#endif
+MDT_API int32_t mdt_autocast_set(int32_t device_type, int32_t enabled, int32_t dtype) {
+  MDT_TRY
+#ifdef MDT_AUTOCAST_BY_DEVICE
+  const auto dev = device_type == 1 ? at::kCUDA : at::kCPU;
+  at::autocast::set_autocast_dtype(dev, to_dtype(dtype));
+  at::autocast::set_autocast_enabled(dev, enabled != 0);
+#else
+  if (device_type == 1) {
+    at::autocast::set_autocast_gpu_dtype(to_dtype(dtype));
+    at::autocast::set_enabled(enabled != 0);
+  } else {
+    at::autocast::set_autocast_cpu_dtype(to_dtype(dtype));
+    at::autocast::set_cpu_enabled(enabled != 0);
+  }
+#endif
+  return 0;
+  MDT_CATCH(-1)
+}
+// Returns enabled (0/1) and writes the current lower-precision dtype code to *dtype; -1 on error.
+MDT_API int32_t mdt_autocast_get(int32_t device_type, int32_t* dtype) {
+  MDT_TRY
+#ifdef MDT_AUTOCAST_BY_DEVICE
+  const auto dev = device_type == 1 ? at::kCUDA : at::kCPU;
+  *dtype = static_cast<int32_t>(at::autocast::get_autocast_dtype(dev));
+  return at::autocast::is_autocast_enabled(dev) ? 1 : 0;
+#else
+  if (device_type == 1) {
+    *dtype = static_cast<int32_t>(at::autocast::get_autocast_gpu_dtype());
+    return at::autocast::is_enabled() ? 1 : 0;
+  }
+  *dtype = static_cast<int32_t>(at::autocast::get_autocast_cpu_dtype());
+  return at::autocast::is_cpu_enabled() ? 1 : 0;
+#endif
+  MDT_CATCH(-1)
+}
+// Autocast caches the lower-precision copies of weights while any autocast region is open; the outermost
+// region's exit must drop them (as torch.autocast.__exit__ does), or the cache outlives the weights' updates.
+MDT_API int32_t mdt_autocast_enter() { MDT_TRY return at::autocast::increment_nesting(); MDT_CATCH(-1) }
+MDT_API int32_t mdt_autocast_exit() {
+  MDT_TRY
+  const int depth = at::autocast::decrement_nesting();
+  if (depth == 0) at::autocast::clear_cache();
+  return depth;
+  MDT_CATCH(-1)
+}
