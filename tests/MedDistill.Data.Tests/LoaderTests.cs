@@ -180,6 +180,24 @@ public class LoaderTests
     }
 
     [Test]
+    public void StartingAnEpochMidway_YieldsTheRemainingBatchesOfTheFullEpoch([Values(0, 3)] int workers)
+    {
+        var dataset = new SliceDataset(Cache);
+        var options = new LoaderOptions { BatchSize = 5, Seed = 8, Augmentation = new AugmentationOptions(), Workers = workers };
+        var loader = new SliceLoader(dataset, options);
+        var full = loader.Epoch(3).ToList();
+        var tail = loader.Epoch(3, firstBatch: 2).ToList();
+        Assert.That(tail, Has.Count.EqualTo(full.Count - 2));
+        for (int i = 0; i < tail.Count; i++)
+        {
+            Assert.That(tail[i].Samples, Is.EqualTo(full[i + 2].Samples));
+            Assert.That(tail[i].Image.AsSpan().SequenceEqual(full[i + 2].Image), $"batch {i + 2}");
+        }
+        Assert.That(loader.Epoch(3, loader.BatchesPerEpoch), Is.Empty);
+        Assert.Throws<ArgumentOutOfRangeException>(() => loader.Epoch(3, loader.BatchesPerEpoch + 1));
+    }
+
+    [Test]
     public void WorkerFailure_ReachesTheConsumer()
     {
         var root = PhantomTestData.NewTempDir("md-loader-fail-");

@@ -101,14 +101,25 @@ public sealed class SliceLoader
     public AugmentationDraw DrawFor(int epoch, int sampleIndex) =>
         AugmentationDraw.Sample(Options.Augmentation, Xoshiro256.Derive(Options.Seed, AugmentStream, (ulong)epoch, (ulong)sampleIndex));
 
-    /// <summary>The batches of one epoch. Stop early by disposing the enumerator (a foreach's break does): workers stop too.</summary>
-    public IEnumerable<HostBatch> Epoch(int epoch)
+    /// <summary>
+    /// The batches of one epoch, from batch <paramref name="firstBatch"/> on (a resumed run skips the batches it already
+    /// trained on without building them; the batches it gets are the same as in an uninterrupted epoch). Stop early by
+    /// disposing the enumerator (a foreach's break does): workers stop too.
+    /// </summary>
+    public IEnumerable<HostBatch> Epoch(int epoch, int firstBatch = 0)
+    {
+        if (firstBatch < 0 || firstBatch > BatchesPerEpoch)
+            throw new ArgumentOutOfRangeException(nameof(firstBatch), firstBatch, $"an epoch has {BatchesPerEpoch} batches");
+        return EpochFrom(epoch, firstBatch);
+    }
+
+    private IEnumerable<HostBatch> EpochFrom(int epoch, int firstBatch)
     {
         var order = Order(epoch);
         int batches = BatchesPerEpoch;
         if (Options.Workers == 0)
         {
-            for (int b = 0; b < batches; b++) yield return Build(order, b, epoch);
+            for (int b = firstBatch; b < batches; b++) yield return Build(order, b, epoch);
             yield break;
         }
 
@@ -116,8 +127,8 @@ public sealed class SliceLoader
         for (int b = 0; b < batches; b++) results[b] = new TaskCompletionSource<HostBatch>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var stop = new CancellationTokenSource();
         using var slots = new SemaphoreSlim(Options.Prefetch);
-        int next = -1;
-        var threads = new Thread[Math.Min(Options.Workers, Math.Max(1, batches))];
+        int next = firstBatch - 1;
+        var threads = new Thread[Math.Min(Options.Workers, Math.Max(1, batches - firstBatch))];
         for (int t = 0; t < threads.Length; t++)
         {
             threads[t] = new Thread(() =>
@@ -136,7 +147,7 @@ public sealed class SliceLoader
         }
         try
         {
-            for (int b = 0; b < batches; b++)
+            for (int b = firstBatch; b < batches; b++)
             {
                 var batch = results[b].Task.GetAwaiter().GetResult();
                 results[b] = null!; // let the batch go once the consumer is done with it
