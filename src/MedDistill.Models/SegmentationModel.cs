@@ -63,6 +63,17 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
     /// </summary>
     public virtual IReadOnlyList<string> UnusedParameterPrefixes => [];
 
+    /// <summary>Input height and width must be positive multiples of this (forward checks it; callers check sizes up front).</summary>
+    public abstract int InputSizeMultiple { get; }
+
+    /// <summary>Throws, saying what the network needs, when it cannot take H×W inputs.</summary>
+    public void CheckInputSize(long height, long width)
+    {
+        int m = InputSizeMultiple;
+        if (height < m || width < m || height % m != 0 || width % m != 0)
+            throw new ArgumentException($"{Name}: input size {height}×{width} is not supported: height and width must be positive multiples of {m}");
+    }
+
     /// <summary>
     /// Runs <see cref="Module{TIn,TOut}.call"/> and returns the logits with the requested feature maps (by tap name). The maps
     /// belong to the caller's dispose scope like any tensor the forward pass creates; they keep their autograd history.

@@ -43,6 +43,7 @@ public sealed class DeepLabV3Plus : SegmentationModel
     public Xception65 Backbone => pretrained;
 
     public override IReadOnlyList<string> TapNames => taps;
+    public override int InputSizeMultiple => InputMultiple;
 
     /// <summary>The backbone's ImageNet classifier: registered and counted (Table 1's 56.8 M includes it), never run.</summary>
     public override IReadOnlyList<string> UnusedParameterPrefixes => ["pretrained.fc."];

@@ -106,6 +106,7 @@ public sealed class ENet : SegmentationModel
     /// up1 (end of stage 4: 64 ch, H/4), decoder (end of stage 5: 16 ch, H/2), logits.
     /// </summary>
     public override IReadOnlyList<string> TapNames => tapNames;
+    public override int InputSizeMultiple => 8;
 
     public override IReadOnlyList<string> UnusedParameterPrefixes => [SkippedBlock + "."];
 

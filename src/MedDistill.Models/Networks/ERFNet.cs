@@ -56,6 +56,7 @@ public sealed class ERFNet : SegmentationModel
     /// up1 (after the first upsampler and its two blocks: 64 ch, H/4), decoder (16 ch, H/2), logits.
     /// </summary>
     public override IReadOnlyList<string> TapNames => tapNames;
+    public override int InputSizeMultiple => 8;
 
     public override IReadOnlyList<string> UnusedParameterPrefixes => ["encoder.output_conv."];
 

@@ -86,6 +86,7 @@ public sealed class ESPNet : SegmentationModel
 
     /// <summary>level1 (16+in ch, H/2), level2 (2·64+in ch, H/4), encoder (256 ch, H/8), decoder (classes ch, H/2), logits.</summary>
     public override IReadOnlyList<string> TapNames => tapNames;
+    public override int InputSizeMultiple => 8;
 
     /// <summary>
     /// Prefixes of parameters the logits do not depend on, although forward runs them: empty unless the decoder ESP block has

@@ -70,6 +70,7 @@ public sealed class NestedUNet : SegmentationModel
     public IReadOnlyList<int> Widths { get; }
 
     public override IReadOnlyList<string> TapNames => taps;
+    public override int InputSizeMultiple => InputMultiple;
 
     public override Tensor forward(Tensor input)
     {

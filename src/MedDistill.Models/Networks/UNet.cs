@@ -58,6 +58,7 @@ public sealed class UNet : SegmentationModel
     public IReadOnlyList<int> Widths { get; }
 
     public override IReadOnlyList<string> TapNames => taps;
+    public override int InputSizeMultiple => InputMultiple;
 
     public override Tensor forward(Tensor input)
     {
