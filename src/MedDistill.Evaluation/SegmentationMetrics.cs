@@ -59,6 +59,18 @@ public static class SegmentationMetrics
         };
     }
 
+    /// <summary>
+    /// The Dice coefficient alone, without surface distances (model selection during training calls this every epoch).
+    /// Same value and the same empty-mask rule as <see cref="Compute"/>: both masks empty is 1.
+    /// </summary>
+    public static double Dice(ReadOnlySpan<byte> prediction, ReadOnlySpan<byte> reference, VolumeGrid grid, byte classLabel = 1)
+    {
+        grid.CheckLength(prediction.Length, nameof(prediction));
+        grid.CheckLength(reference.Length, nameof(reference));
+        var o = Overlap.Count(prediction, reference, grid, classLabel);
+        return o.Prediction + o.Reference == 0 ? 1.0 : 2.0 * o.Intersection / (o.Prediction + o.Reference);
+    }
+
     /// <summary>One row per class label, in the order given (multi-class labels).</summary>
     public static IReadOnlyList<CaseMetrics> ComputeClasses(string caseId, string site, ReadOnlySpan<byte> prediction,
         ReadOnlySpan<byte> reference, VolumeGrid grid, IReadOnlyList<byte> classLabels, MetricsOptions? options = null)

@@ -18,6 +18,11 @@ public class SegmentationMetricsTests
         Assert.That(Compute(same, same, grid).Dice, Is.EqualTo(1.0));
         var disjoint = Compute(Volumes.Box(1, 1, 10, 0, 0, 0, 1, 1, 3), Volumes.Box(1, 1, 10, 0, 0, 5, 1, 1, 3), grid);
         Assert.That(disjoint.Dice, Is.EqualTo(0.0));
+
+        // The Dice-only entry point agrees, including the both-empty rule.
+        Assert.That(SegmentationMetrics.Dice(Volumes.Box(1, 1, 10, 0, 0, 0, 1, 1, 4), Volumes.Box(1, 1, 10, 0, 0, 2, 1, 1, 6), grid), Is.EqualTo(0.4).Within(1e-15));
+        Assert.That(SegmentationMetrics.Dice(new byte[10], new byte[10], grid), Is.EqualTo(1.0));
+        Assert.That(SegmentationMetrics.Dice(new byte[10], same, grid), Is.EqualTo(0.0));
     }
 
     [Test]
