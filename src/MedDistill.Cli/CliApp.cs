@@ -9,12 +9,16 @@ public static class CliApp
     public static RootCommand CreateRoot()
     {
         var root = new RootCommand("MedDistill: reproducibility harness for knowledge distillation in medical image segmentation.");
-        // One line per command; later commands (train, distill, evaluate, diff) are added the same way.
+        // One line per command; later commands (diff) are added the same way.
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(DataCommand.Create(PhantomCommand.Create(), PreprocessCommand.Create()));
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(TablesCommand.Create());
+        root.Subcommands.Add(RunCommands.Train());
+        root.Subcommands.Add(RunCommands.Distill());
+        root.Subcommands.Add(RunCommands.Evaluate());
+        root.Subcommands.Add(RunCommands.Runs());
         return root;
     }
 }

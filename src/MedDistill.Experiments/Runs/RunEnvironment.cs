@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using MedDistill.Torch;
+
+namespace MedDistill.Experiments.Runs;
+
+/// <summary>
+/// Where and with what a run (or one session of it: a resumed run has several) executed. Written to environment.json
+/// so every number can be traced to a commit, a libtorch build and a device.
+/// </summary>
+public sealed record RunEnvironment
+{
+    /// <summary>The harness build (version+commit the binary was built from).</summary>
+    public required string Build { get; init; }
+
+    /// <summary><c>git rev-parse HEAD</c> of the working tree, with "-dirty" when tracked files differ; null outside git.</summary>
+    public string? Commit { get; init; }
+
+    public required string Libtorch { get; init; }
+    public required string Device { get; init; }
+    public required int Threads { get; init; }
+    public string? Blas { get; init; }
+    public required string Dotnet { get; init; }
+    public required string Os { get; init; }
+    public string? Cpu { get; init; }
+    public required string Host { get; init; }
+    public required DateTime StartedUtc { get; init; }
+
+    /// <summary>What the run goes on: the device and thread count the trainer uses, as set by the caller.</summary>
+    public static RunEnvironment Capture(Device device, string? workingTree = null) => new()
+    {
+        Build = typeof(RunEnvironment).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown",
+        Commit = GitCommit(workingTree ?? Directory.GetCurrentDirectory()),
+        Libtorch = torch.__version__,
+        Device = device.ToString(),
+        Threads = torch.get_num_threads(),
+        Blas = MappedBlas(),
+        Dotnet = RuntimeInformation.FrameworkDescription,
+        Os = RuntimeInformation.OSDescription,
+        Cpu = CpuModel(),
+        Host = Environment.MachineName,
+        StartedUtc = DateTime.UtcNow,
+    };
+
+    private static string? GitCommit(string dir)
+    {
+        var head = Git(dir, "rev-parse HEAD");
+        if (head is null) return null;
+        var status = Git(dir, "status --porcelain --untracked-files=no");
+        return string.IsNullOrWhiteSpace(status) ? head : head + "-dirty";
+    }
+
+    private static string? Git(string dir, string args)
+    {
+        try
+        {
+            var psi = new ProcessStartInfo("git", args)
+            {
+                WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            };
+            using var p = Process.Start(psi);
+            if (p is null) return null;
+            var output = p.StandardOutput.ReadToEnd();
+            p.StandardError.ReadToEnd();
+            if (!p.WaitForExit(10_000)) { p.Kill(); return null; }
+            return p.ExitCode == 0 ? output.Trim() : null;
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The BLAS library libtorch's CPU kernels call (it decides CPU speed and the last bits of results).</summary>
+    private static string? MappedBlas()
+    {
+        const string maps = "/proc/self/maps";
+        if (!File.Exists(maps)) return null;
+        try
+        {
+            foreach (var line in File.ReadLines(maps))
+            {
+                int slash = line.IndexOf('/');
+                if (slash < 0) continue;
+                var path = line[slash..];
+                var name = Path.GetFileName(path);
+                if (name.StartsWith("libblas.so", StringComparison.Ordinal) || name.StartsWith("libopenblas", StringComparison.Ordinal)
+                    || name.StartsWith("libmkl", StringComparison.Ordinal))
+                {
+                    try { return new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path; }
+                    catch (IOException) { return path; }
+                }
+            }
+        }
+        catch (IOException) { }
+        return null;
+    }
+
+    private static string? CpuModel()
+    {
+        try
+        {
+            if (!File.Exists("/proc/cpuinfo")) return null;
+            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+            return line is null ? null : $"{line[(line.IndexOf(':') + 1)..].Trim()} ×{Environment.ProcessorCount}";
+        }
+        catch (IOException) { return null; }
+    }
+}

@@ -1,0 +1,134 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using MedDistill.Distillation;
+using MedDistill.Distillation.AffinityKd;
+using MedDistill.Distillation.Losses;
+using MedDistill.Experiments.Runs;
+using MedDistill.Models;
+using MedDistill.Torch;
+
+namespace MedDistill.Experiments.Training;
+
+/// <summary>
+/// What a run minimises: the segmentation loss plus the distillation method's terms, built from the spec's
+/// <c>loss</c> and <c>method</c> sections (option names are the options records' properties in camelCase, e.g.
+/// <c>{"terms": "lm+aam", "affinity": {"margin": 2}}</c>; unknown names are errors).
+/// </summary>
+public sealed class Objective : IDisposable
+{
+    private readonly SegmentationLoss segmentation;
+    private readonly IDistillationMethod method;
+
+    private Objective(SegmentationLoss segmentation, IDistillationMethod method, IReadOnlyList<string> termNames)
+    {
+        this.segmentation = segmentation;
+        this.method = method;
+        TermNames = termNames;
+    }
+
+    public IReadOnlyList<string> StudentTaps => method.StudentTaps;
+    public IReadOnlyList<string> TeacherTaps => method.TeacherTaps;
+
+    /// <summary>Names of the terms <see cref="Compute"/> returns, in order (segmentation terms first).</summary>
+    public IReadOnlyList<string> TermNames { get; }
+
+    public IEnumerable<Tensor> TrainableParameters() => method.TrainableParameters();
+    public nn.Module? TrainableModule => method.TrainableModule;
+
+    public static Objective Create(RunSpec spec, SegmentationModel student, SegmentationModel? teacher)
+    {
+        var segmentation = new SegmentationLoss(BindSegmentationLoss(spec.Loss));
+        IDistillationMethod method;
+        if (spec.Method.Name == NoDistillation.MethodName) method = new NoDistillation();
+        else
+        {
+            if (teacher is null) throw new ArgumentException($"method.name: {spec.Method.Name} needs a teacher");
+            method = DistillationMethods.Create(spec.Method.Name, BindMethodOptions(spec.Method), student, teacher);
+        }
+        return new Objective(segmentation, method, [.. segmentation.TermNames, .. method.TermNames]);
+    }
+
+    /// <summary>The weighted total and the terms (unweighted values), all in float32.</summary>
+    public (Tensor Total, IReadOnlyList<LossTerm> Terms) Compute(FeatureMaps student, FeatureMaps? teacher, Tensor label)
+    {
+        var logits = student.Logits.dtype == ScalarType.Float32 ? student.Logits : student.Logits.to(ScalarType.Float32);
+        var terms = new List<LossTerm>(segmentation.Terms(logits, label));
+        if (teacher is not null) terms.AddRange(method.Compute(student, teacher, label));
+        return (LossTerms.Total(terms), terms);
+    }
+
+    public static SegmentationLossOptions BindSegmentationLoss(JsonObject? loss)
+    {
+        var options = Bind<SegmentationLossOptions>(loss, "loss") ?? new SegmentationLossOptions();
+        options.Validate();
+        return options;
+    }
+
+    public static DistillationOptions BindMethodOptions(MethodSpec method)
+    {
+        var name = method.Name.Trim().ToLowerInvariant();
+        if (!DistillationMethods.Names.Contains(name))
+            throw new ArgumentException($"method.name: unknown method '{method.Name}'; known: {string.Join(", ", DistillationMethods.Names)}");
+        var options = new DistillationOptions();
+        switch (name)
+        {
+            case AffinityKdMethod.MethodName:
+                var affinity = Bind<AffinityKdOptions>(method.Options, "method.options") ?? new AffinityKdOptions();
+                affinity.Validate();
+                options = options with { AffinityKd = affinity };
+                break;
+            case Distillation.Emkd.EmkdMethod.MethodName:
+                var emkd = Bind<Distillation.Emkd.EmkdOptions>(method.Options, "method.options") ?? new Distillation.Emkd.EmkdOptions();
+                emkd.Validate();
+                options = options with { Emkd = emkd };
+                break;
+            default:
+                if (method.Options is { Count: > 0 }) throw new ArgumentException($"method.options: method {name} has no options");
+                break;
+        }
+        return options;
+    }
+
+    private static T? Bind<T>(JsonObject? node, string field) where T : class
+    {
+        if (node is null) return null;
+        try { return node.Deserialize<T>(Json); }
+        catch (JsonException e)
+        {
+            var at = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? field : field + e.Path[1..];
+            throw new ArgumentException($"{at}: {FirstLine(e.Message)}");
+        }
+        catch (FormatException e) { throw new ArgumentException($"{field}: {e.Message}"); }
+    }
+
+    private static string FirstLine(string s)
+    {
+        int i = s.IndexOf('\n');
+        return (i < 0 ? s : s[..i]).Trim();
+    }
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        PropertyNameCaseInsensitive = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        Converters = { new AffinityTermsConverter(), new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    /// <summary>Affinity-KD's term set as configurations spell it: "lm+kmm+aam".</summary>
+    private sealed class AffinityTermsConverter : JsonConverter<AffinityKdTerms>
+    {
+        public override AffinityKdTerms Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.String) throw new JsonException("terms must be a string such as \"lm+kmm+aam\"");
+            try { return AffinityKdTermNames.Parse(reader.GetString()!); }
+            catch (FormatException e) { throw new JsonException(e.Message); }
+        }
+
+        public override void Write(Utf8JsonWriter writer, AffinityKdTerms value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(AffinityKdTermNames.Format(value));
+    }
+
+    public void Dispose() => method.Dispose();
+}

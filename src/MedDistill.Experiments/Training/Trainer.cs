@@ -1,0 +1,328 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using MedDistill.Data.Loading;
+using MedDistill.Data.Randomness;
+using MedDistill.Data.Splits;
+using MedDistill.Evaluation;
+using MedDistill.Experiments.Evaluation;
+using MedDistill.Experiments.Runs;
+using MedDistill.Models;
+using MedDistill.Torch;
+using MedDistill.Torch.Optim;
+using static MedDistill.Torch.torch;
+
+namespace MedDistill.Experiments.Training;
+
+/// <summary>How a run executes here; none of it changes the result on the CPU (device and precision can on CUDA).</summary>
+public sealed record TrainerOptions
+{
+    public Device Device { get; init; } = Device.CPU;
+
+    /// <summary>Write a resume point every this many steps (and at every epoch end and the end).</summary>
+    public int CheckpointEvery { get; init; } = 200;
+
+    /// <summary>Loader threads building batches ahead of the training thread (0: build on the training thread).</summary>
+    public int Workers { get; init; } = 2;
+
+    /// <summary>Slices per forward pass when predicting validation and test volumes.</summary>
+    public int EvaluationBatchSize { get; init; } = 8;
+
+    public ITrainingProgress Progress { get; init; } = SilentTrainingProgress.Instance;
+
+    /// <summary>
+    /// Test hook standing in for a kill: called after each step with the number of steps done; returning true stops the
+    /// run on the spot, without a checkpoint or any other write (as SIGKILL would).
+    /// </summary>
+    public Func<long, bool>? KillAfterStep { get; init; }
+}
+
+public enum TrainOutcome { Finished, AlreadyFinished, Killed }
+
+public sealed record TrainResult(TrainOutcome Outcome, string RunId, long Steps, bool Resumed, MetricsReport? Metrics);
+
+/// <summary>
+/// Trains (and distils) one prepared run to the end: resumable at any point, deterministic on the CPU for a given spec.
+/// <list type="bullet">
+/// <item>Randomness: weights are initialised after <c>manual_seed(seed)</c>; before step k libtorch is reseeded from
+/// (seed, k), which fixes dropout; batches and augmentation come from the loader's (seed, epoch, sample) streams. The
+/// step number is therefore the whole random state, and a resumed run continues exactly as an uninterrupted one.</item>
+/// <item>Each step runs in a dispose scope: native memory stays flat over a long run.</item>
+/// <item>Validation (per-case 3D Dice on the split's validation cases) ends every epoch; the best epoch's weights are
+/// the run's result (the last epoch's when there is no validation set).</item>
+/// </list>
+/// </summary>
+public sealed class Trainer(PreparedRun run, TrainerOptions? options = null)
+{
+    private const ulong StepSeedStream = 0x57E9, AdapterSeedStream = 0xADA9;
+    private readonly TrainerOptions options = options ?? new TrainerOptions();
+
+    public PreparedRun Run { get; } = run;
+
+    public TrainResult Train()
+    {
+        var folder = Run.Folder;
+        using var hold = folder.Lock();
+        if (folder.IsFinished)
+        {
+            options.Progress.Message($"run {Run.Id} is finished; nothing to do ({folder.Path})");
+            return new TrainResult(TrainOutcome.AlreadyFinished, Run.Id, folder.ReadState().Step, false, MetricsReport.Read(folder.MetricsPath));
+        }
+        var spec = Run.Spec;
+        var device = options.Device;
+        AtomicFile.WriteAllText(folder.SplitPath, Run.Split.ToJson());
+        AppendEnvironment(folder, RunEnvironment.Capture(device));
+
+        var datasetOptions = new SliceDatasetOptions
+        {
+            Channels = spec.Data.Channels, EmptySliceFraction = spec.Data.EmptySliceFraction, FilterSeed = unchecked((ulong)spec.Seed),
+        };
+        var trainSet = new SliceDataset(Run.CacheDir, Run.Split[DataSplit.Train], datasetOptions);
+        var loader = new SliceLoader(trainSet, new LoaderOptions
+        {
+            BatchSize = spec.Schedule.BatchSize, Shuffle = true, Seed = unchecked((ulong)spec.Seed), Workers = options.Workers,
+            Augmentation = spec.Data.Augmentation,
+        });
+        int batchesPerEpoch = loader.BatchesPerEpoch;
+        if (batchesPerEpoch == 0) throw new ArgumentException($"data: the training set has {trainSet.Count} slices, fewer than one batch of {spec.Schedule.BatchSize}");
+        long totalSteps = spec.Schedule.Iterations ?? (long)spec.Schedule.Epochs * batchesPerEpoch;
+        int totalEpochs = (int)((totalSteps + batchesPerEpoch - 1) / batchesPerEpoch);
+
+        manual_seed(spec.Seed);
+        using var student = ModelRegistry.Create(spec.Model.Name, ToOptions(spec.Model));
+        student.to(device);
+        using var teacher = LoadTeacher(device);
+        manual_seed(unchecked((long)Xoshiro256.Mix(unchecked((ulong)spec.Seed), AdapterSeedStream)));
+        using var objective = Objective.Create(spec, student, teacher);
+        objective.TrainableModule?.to(device);
+
+        var parameters = student.parameters().Cast<Tensor>().Concat(objective.TrainableParameters()).ToList();
+        using var optimizer = CreateOptimizer(spec.Schedule, parameters);
+        var scheduler = CreateScheduler(spec.Schedule, optimizer, totalSteps);
+
+        var position = new TrainingPosition { RunId = Run.Id };
+        bool resumed = false;
+        if (File.Exists(folder.LastCheckpointPath))
+        {
+            position = TrainingCheckpoint.Load(folder.LastCheckpointPath, student, objective.TrainableModule, optimizer, scheduler, Run.Id);
+            resumed = true;
+            options.Progress.Message($"run {Run.Id}: resuming at step {position.Step} of {totalSteps} (epoch {position.Epoch + 1}, batch {position.BatchInEpoch})");
+        }
+        else options.Progress.Message($"run {Run.Id}: {Describe(spec)}; {totalSteps} steps ({totalEpochs} epochs of {batchesPerEpoch} batches) on {device}");
+        var log = new RunLogs(folder, objective.TermNames, resumed ? position : null);
+        folder.WriteState(new RunState { Status = RunStatus.Running, Step = position.Step, TotalSteps = totalSteps, Epoch = position.Epoch,
+            BestEpoch = position.BestEpoch, BestValidationDice = position.BestValidationDice });
+
+        var validationCases = Run.Cache.Cases.Where(c => Run.Split[DataSplit.Validation].Contains(c.Id)).ToList();
+        bool bf16 = spec.Precision == "bf16";
+        var clock = Stopwatch.StartNew();
+        long sessionImages = 0;
+
+        while (position.Step < totalSteps)
+        {
+            int epoch = position.Epoch;
+            long epochEndStep = Math.Min(totalSteps, (long)(epoch + 1) * batchesPerEpoch);
+            foreach (var batch in loader.Epoch(epoch, position.BatchInEpoch))
+            {
+                var values = Step(batch, student, teacher, objective, optimizer, scheduler, spec.Seed, position.Step, bf16);
+                sessionImages += batch.Count;
+                position = position with
+                {
+                    Step = position.Step + 1, BatchInEpoch = position.BatchInEpoch + 1,
+                    EpochLossSum = position.EpochLossSum + values.Total, EpochLossCount = position.EpochLossCount + 1,
+                };
+                double lr = optimizer.ParamGroups[0].LearningRate;
+                log.Step(position.Step, epoch, lr, values);
+                options.Progress.Step(new StepReport(position.Step, totalSteps, epoch, values.Total, lr, sessionImages / Math.Max(1e-9, clock.Elapsed.TotalSeconds)));
+                if (options.KillAfterStep?.Invoke(position.Step) == true) return new TrainResult(TrainOutcome.Killed, Run.Id, position.Step, resumed, null);
+                if (position.Step >= epochEndStep) break;
+                if (position.Step % options.CheckpointEvery == 0) Checkpoint(student, objective, optimizer, scheduler, position, totalSteps, log);
+            }
+
+            // End of epoch: validate, keep the best weights, then a resume point that starts the next epoch.
+            double meanLoss = position.EpochLossSum / Math.Max(1, position.EpochLossCount);
+            double? dice = null;
+            bool best = false;
+            if (validationCases.Count > 0)
+            {
+                var predictor = new VolumePredictor(student, Run.CacheDir, spec.Data.Channels, options.EvaluationBatchSize, device, bf16);
+                dice = validationCases.Select(c => CaseEvaluator.MeanForegroundDice(predictor.Predict(c), c, Run.CacheDir, spec.Model.Classes)).Average();
+                best = position.BestValidationDice is not double b || dice > b;
+                if (best)
+                {
+                    TrainingCheckpoint.SaveWeights(folder.BestCheckpointPath, student, WeightsMetadata(epoch, dice));
+                    position = position with { BestEpoch = epoch, BestValidationDice = dice };
+                }
+            }
+            log.Epoch(epoch, position.Step, meanLoss, dice, optimizer.ParamGroups[0].LearningRate);
+            options.Progress.EpochEnd(epoch, meanLoss, dice, best);
+            position = position with { Epoch = epoch + 1, BatchInEpoch = 0, EpochLossSum = 0, EpochLossCount = 0 };
+            Checkpoint(student, objective, optimizer, scheduler, position, totalSteps, log);
+        }
+
+        // The result: the best validation epoch's weights, or the last ones without validation.
+        if (validationCases.Count > 0 && File.Exists(folder.BestCheckpointPath))
+            TrainingCheckpoint.LoadWeights(folder.BestCheckpointPath, student);
+        TrainingCheckpoint.SaveWeights(folder.ModelPath, student,
+            WeightsMetadata(validationCases.Count > 0 ? position.BestEpoch ?? position.Epoch - 1 : position.Epoch - 1, position.BestValidationDice));
+
+        var metrics = CaseEvaluator.EvaluateRun(Run, student, options.Device, options.EvaluationBatchSize, options.Progress);
+        folder.WriteState(new RunState { Status = RunStatus.Finished, Step = position.Step, TotalSteps = totalSteps, Epoch = position.Epoch,
+            BestEpoch = position.BestEpoch, BestValidationDice = position.BestValidationDice });
+        return new TrainResult(TrainOutcome.Finished, Run.Id, position.Step, resumed, metrics);
+    }
+
+    /// <summary>One optimiser step in its own dispose scope; returns the loss values (total and per term, unweighted).</summary>
+    private static StepValues Step(HostBatch batch, SegmentationModel student, SegmentationModel? teacher, Objective objective,
+        Optimizer optimizer, LRScheduler? scheduler, long seed, long step, bool bf16)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(unchecked((long)Xoshiro256.Mix(unchecked((ulong)seed), StepSeedStream, (ulong)step)));
+        var device = student.parameters().First().device;
+        var (image, label) = batch.ToTensors(device);
+        optimizer.zero_grad();
+        FeatureMaps? teacherMaps = null;
+        FeatureMaps studentMaps;
+        using (bf16 ? autocast(device.Type) : null)
+        {
+            if (teacher is not null)
+                using (no_grad())
+                    teacherMaps = teacher.forward_features(image, objective.TeacherTaps.ToArray());
+            studentMaps = student.forward_features(image, objective.StudentTaps.ToArray());
+        }
+        // Losses in float32 whatever the forward's precision.
+        var (total, terms) = objective.Compute(studentMaps, teacherMaps, label);
+        total.backward();
+        optimizer.step();
+        scheduler?.step();
+        return new StepValues(total.item<float>(), terms.Select(t => t.Value.item<float>()).Select(v => (double)v).ToArray());
+    }
+
+    private SegmentationModel? LoadTeacher(Device device)
+    {
+        if (Run.Teacher is null || Run.TeacherSpec is null) return null;
+        var teacher = ModelRegistry.Create(Run.TeacherSpec.Model.Name, ToOptions(Run.TeacherSpec.Model));
+        TrainingCheckpoint.LoadWeights(Run.Teacher.ModelPath, teacher);
+        teacher.to(device);
+        teacher.eval();
+        foreach (var p in teacher.parameters()) p.requires_grad_(false);
+        return teacher;
+    }
+
+    private void Checkpoint(SegmentationModel student, Objective objective, Optimizer optimizer, LRScheduler? scheduler,
+        TrainingPosition position, long totalSteps, RunLogs log)
+    {
+        log.Flush();
+        TrainingCheckpoint.Save(Run.Folder.LastCheckpointPath, student, objective.TrainableModule, optimizer, scheduler, position);
+        Run.Folder.WriteState(new RunState { Status = RunStatus.Running, Step = position.Step, TotalSteps = totalSteps, Epoch = position.Epoch,
+            BestEpoch = position.BestEpoch, BestValidationDice = position.BestValidationDice });
+    }
+
+    private Dictionary<string, string> WeightsMetadata(int epoch, double? dice)
+    {
+        var meta = new Dictionary<string, string>
+        {
+            ["run"] = Run.Id, ["model"] = Run.Spec.Model.Name, ["epoch"] = (epoch + 1).ToString(CultureInfo.InvariantCulture),
+            ["format"] = "meddistill-weights/1",
+        };
+        if (dice is double d) meta["validation_dice"] = d.ToString("R", CultureInfo.InvariantCulture);
+        return meta;
+    }
+
+    public static ModelOptions ToOptions(ModelSpec m) => new(m.InChannels, m.Classes, m.Width);
+
+    private static Optimizer CreateOptimizer(ScheduleSpec s, IReadOnlyList<Tensor> parameters) => s.Optimizer switch
+    {
+        "adam" => optim.Adam(parameters, s.LearningRate, weight_decay: s.WeightDecay),
+        "sgd" => optim.SGD(parameters, s.LearningRate, s.Momentum, weight_decay: s.WeightDecay),
+        _ => throw new ArgumentException($"schedule.optimizer: '{s.Optimizer}' is not known"),
+    };
+
+    private static LRScheduler? CreateScheduler(ScheduleSpec s, Optimizer optimizer, long totalSteps) => s.LrSchedule switch
+    {
+        // The paper: "CyclicLR with step size 2000 decreasing to a minimum of 1e-6" between that floor and Adam's 0.01.
+        "cyclic" => new CyclicLR(optimizer, s.MinLearningRate, s.LearningRate, s.CyclicStepSize, cycle_momentum: false),
+        "cosine" => new CosineAnnealingLR(optimizer, (int)Math.Min(int.MaxValue, totalSteps), s.MinLearningRate),
+        "poly" => new PolynomialLR(optimizer, (int)Math.Min(int.MaxValue, totalSteps), 0.9),
+        "constant" => null,
+        _ => throw new ArgumentException($"schedule.lrSchedule: '{s.LrSchedule}' is not known"),
+    };
+
+    private static string Describe(RunSpec spec) =>
+        spec.Kind == RunSpec.TrainKind
+            ? $"train {spec.Model.Name} (width {spec.Model.Width}) on {spec.Data.Dataset}, target {spec.Data.Split.Target}"
+            : $"distill {spec.Model.Name} (width {spec.Model.Width}) from run {spec.Teacher} with {spec.Method.Name}, target {spec.Data.Split.Target}";
+
+    private static void AppendEnvironment(RunFolder folder, RunEnvironment env)
+    {
+        var sessions = new List<RunEnvironment>();
+        if (File.Exists(folder.EnvironmentPath))
+        {
+            try { sessions = JsonSerializer.Deserialize<List<RunEnvironment>>(File.ReadAllText(folder.EnvironmentPath), EnvJson) ?? []; }
+            catch (JsonException) { sessions = []; }
+        }
+        sessions.Add(env);
+        AtomicFile.WriteAllText(folder.EnvironmentPath, JsonSerializer.Serialize(sessions, EnvJson));
+    }
+
+    private static readonly JsonSerializerOptions EnvJson = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+}
+
+/// <summary>The loss values of one step: the weighted total and each term unweighted, in <see cref="Objective.TermNames"/> order.</summary>
+public readonly record struct StepValues(double Total, double[] Terms);
+
+/// <summary>
+/// log.csv (one row per step: step, epoch, lr, total, terms) and epochs.csv (one per epoch: epoch, step, mean loss,
+/// validation Dice, lr). On resume both are cut back to the checkpoint, so rows the killed session wrote after it are
+/// not duplicated when the steps run again.
+/// </summary>
+internal sealed class RunLogs
+{
+    private readonly RunFolder folder;
+    private readonly StringBuilder pending = new();
+
+    public RunLogs(RunFolder folder, IReadOnlyList<string> termNames, TrainingPosition? resumeFrom)
+    {
+        this.folder = folder;
+        var stepHeader = "step,epoch,lr,total," + string.Join(",", termNames);
+        const string epochHeader = "epoch,step,mean_loss,validation_dice,lr";
+        Reset(folder.StepLogPath, stepHeader, resumeFrom is null ? -1 : resumeFrom.Step);
+        Reset(folder.EpochLogPath, epochHeader, resumeFrom is null ? -1 : resumeFrom.Epoch);
+    }
+
+    /// <summary>Keeps the header and the rows whose first column is at most <paramref name="keepUpTo"/> (-1: none).</summary>
+    private static void Reset(string path, string header, long keepUpTo)
+    {
+        var rows = new List<string> { header };
+        if (keepUpTo >= 0 && File.Exists(path))
+            rows.AddRange(File.ReadAllLines(path).Skip(1).Where(l =>
+                long.TryParse(l.Split(',')[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var k) && k <= keepUpTo));
+        AtomicFile.WriteAllText(path, string.Join("\n", rows) + "\n");
+    }
+
+    public void Step(long step, int epoch, double lr, StepValues v)
+    {
+        pending.Append(step).Append(',').Append(epoch + 1).Append(',').Append(F(lr)).Append(',').Append(F(v.Total));
+        foreach (var t in v.Terms) pending.Append(',').Append(F(t));
+        pending.Append('\n');
+        if (pending.Length > 64 * 1024) Flush();
+    }
+
+    /// <summary>Epochs are numbered from 1 in the file; the reset above compares with the 0-based next epoch, so it keeps finished epochs.</summary>
+    public void Epoch(int epoch, long step, double meanLoss, double? dice, double lr)
+    {
+        Flush();
+        File.AppendAllText(folder.EpochLogPath, string.Create(CultureInfo.InvariantCulture,
+            $"{epoch + 1},{step},{F(meanLoss)},{(dice is double d ? F(d) : "")},{F(lr)}\n"));
+    }
+
+    public void Flush()
+    {
+        if (pending.Length == 0) return;
+        File.AppendAllText(folder.StepLogPath, pending.ToString());
+        pending.Clear();
+    }
+
+    private static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+}

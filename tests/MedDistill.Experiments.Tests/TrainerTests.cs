@@ -1,0 +1,106 @@
+using MedDistill.Evaluation;
+using MedDistill.Experiments.Evaluation;
+using MedDistill.Experiments.Runs;
+using MedDistill.Experiments.Training;
+using MedDistill.Torch.Serialization;
+
+namespace MedDistill.Experiments.Tests;
+
+public class TrainerTests
+{
+    private static TrainResult Train(RunSpec spec, RunStore store, TrainerOptions? options = null) =>
+        new Trainer(PreparedRun.Prepare(spec, store, ExperimentFixture.DataDir), options ?? new TrainerOptions { Workers = 0, CheckpointEvery = 2 }).Train();
+
+    private static Dictionary<string, float[]> Weights(string path)
+    {
+        using var scope = NewDisposeScope();
+        return Safetensors.Load(path).ToDictionary(kv => kv.Key, kv => kv.Value.to(ScalarType.Float32).ToArray<float>());
+    }
+
+    private static void AssertSameWeights(string expected, string actual)
+    {
+        var a = Weights(expected);
+        var b = Weights(actual);
+        Assert.That(b.Keys, Is.EqualTo(a.Keys));
+        foreach (var (k, v) in a) Assert.That(b[k], Is.EqualTo(v), $"tensor {k}");
+    }
+
+    [Test]
+    public void ARunKilledAtAnyStepResumesToTheSameWeightsAsAnUninterruptedOne([Values(1, 3, 4)] int killAfter)
+    {
+        var spec = ExperimentFixture.Tiny();
+        var whole = ExperimentFixture.NewStore();
+        var first = Train(spec, whole);
+        Assert.That(first.Outcome, Is.EqualTo(TrainOutcome.Finished));
+        Assert.That(first.Steps, Is.EqualTo(6), "2 epochs of 3 batches");
+
+        var broken = ExperimentFixture.NewStore();
+        var killed = Train(spec, broken, new TrainerOptions { Workers = 0, CheckpointEvery = 2, KillAfterStep = s => s == killAfter });
+        Assert.That(killed.Outcome, Is.EqualTo(TrainOutcome.Killed));
+        var folder = broken.Folder(killed.RunId);
+        Assert.That(File.Exists(folder.ModelPath), Is.False, "a killed run has no result");
+        var resumed = Train(spec, broken);
+        Assert.Multiple(() =>
+        {
+            Assert.That(resumed.Outcome, Is.EqualTo(TrainOutcome.Finished));
+            Assert.That(resumed.Resumed, Is.EqualTo(killAfter >= 2), "resumes from the last checkpoint when there is one");
+            Assert.That(resumed.RunId, Is.EqualTo(first.RunId));
+        });
+        AssertSameWeights(whole.Folder(first.RunId).ModelPath, folder.ModelPath);
+        // Every step is logged exactly once, whatever the killed session had written.
+        var steps = File.ReadAllLines(folder.StepLogPath).Skip(1).Select(l => long.Parse(l.Split(',')[0])).ToList();
+        Assert.That(steps, Is.EqualTo(Enumerable.Range(1, 6).Select(i => (long)i)));
+        Assert.That(File.ReadAllText(folder.MetricsPath), Is.EqualTo(File.ReadAllText(whole.Folder(first.RunId).MetricsPath)));
+    }
+
+    [Test]
+    public void AFinishedRunIsNeverRecomputed()
+    {
+        var store = ExperimentFixture.NewStore();
+        var spec = ExperimentFixture.Tiny() with { Schedule = ExperimentFixture.Tiny().Schedule with { Epochs = 1 } };
+        var first = Train(spec, store);
+        var folder = store.Folder(first.RunId);
+        var stamp = File.GetLastWriteTimeUtc(folder.ModelPath);
+        var again = Train(spec, store);
+        Assert.That(again.Outcome, Is.EqualTo(TrainOutcome.AlreadyFinished));
+        Assert.That(File.GetLastWriteTimeUtc(folder.ModelPath), Is.EqualTo(stamp));
+        Assert.That(again.Metrics!.MeanDice(), Is.EqualTo(first.Metrics!.MeanDice()));
+    }
+
+    [Test]
+    public void TheSameSeedGivesTheSameRunAndAnotherSeedAnother()
+    {
+        var spec = ExperimentFixture.Tiny() with { Schedule = ExperimentFixture.Tiny().Schedule with { Epochs = 1 } };
+        var a = ExperimentFixture.NewStore();
+        var b = ExperimentFixture.NewStore();
+        var ra = Train(spec, a, new TrainerOptions { Workers = 2 });
+        var rb = Train(spec, b, new TrainerOptions { Workers = 0 });
+        AssertSameWeights(a.Folder(ra.RunId).ModelPath, b.Folder(rb.RunId).ModelPath);
+        var other = Train(spec with { Seed = 99 }, b);
+        Assert.That(Weights(b.Folder(other.RunId).ModelPath)["initial.conv.weight"], Is.Not.EqualTo(Weights(a.Folder(ra.RunId).ModelPath)["initial.conv.weight"]));
+    }
+
+    [Test]
+    public void ARunFolderRecordsSpecSplitEnvironmentLogsAndPerCaseMetrics()
+    {
+        var store = ExperimentFixture.NewStore();
+        var result = Train(ExperimentFixture.Tiny(), store);
+        var folder = store.Folder(result.RunId);
+        var spec = folder.ReadSpec();
+        Assert.Multiple(() =>
+        {
+            Assert.That(spec.Id(), Is.EqualTo(result.RunId));
+            Assert.That(spec.Data.RecipeHash, Is.Not.Null.And.Not.Empty, "the cache recipe is part of the id");
+            Assert.That(folder.ReadState().Status, Is.EqualTo(RunStatus.Finished));
+            Assert.That(File.ReadAllText(folder.EnvironmentPath), Does.Contain("\"libtorch\"").And.Contain("\"device\": \"cpu\"").And.Contain("\"threads\""));
+            Assert.That(File.ReadAllText(folder.SplitPath), Does.Contain("loso-S2"));
+            Assert.That(File.ReadAllLines(folder.EpochLogPath), Has.Length.EqualTo(3), "header + 2 epochs");
+            Assert.That(File.ReadAllLines(folder.StepLogPath)[0], Is.EqualTo("step,epoch,lr,total,dice,focal"));
+        });
+        var metrics = result.Metrics!;
+        // Target S2 = BMC: both of its cases are tested, each with a 3D Dice and HD95.
+        Assert.That(metrics.Cases.Select(c => c.Site).Distinct(), Is.EqualTo(new[] { "BMC" }));
+        Assert.That(metrics.Cases, Has.Count.EqualTo(2));
+        Assert.That(metrics.Cases.All(c => c.Dice is >= 0 and <= 1 && !double.IsNaN(c.Hd95)));
+    }
+}
