@@ -77,6 +77,31 @@ public class AdaptiveAffinityTests
     }
 
     [Test]
+    public void SingleChannelLogitsAreBinary()
+    {
+        using var scope = NewDisposeScope();
+        // Student z = (0, ln 3): distributions (1/2, 1/2) and (1/4, 3/4), whose KLs both ways equal KL(u ‖ v) and KL(v ‖ u)
+        // above (the classes are only swapped). Teacher z = (−1, 1): labels 0 and 1 (sign of z), so both pairs are in P−.
+        var student = tensor(new[] { 0.0, Ln3 }, 1, 1, 1, 2);
+        var teacher = tensor(new[] { -1.0, 1.0 }, 1, 1, 1, 2);
+        var parts = new AdaptiveAffinityDistillation().ComputeParts(student, teacher);
+        Assert.That(parts.DifferentLabelPairs.item<double>(), Is.EqualTo(2));
+        Assert.That(parts.DifferentLabelLoss.item<double>(), Is.EqualTo((3 - UniformToSkewed + 3 - SkewedToUniform) / 2).Within(1e-12));
+    }
+
+    [Test]
+    public void ClassArgmaxBreaksTiesTowardsTheLowerClass()
+    {
+        using var scope = NewDisposeScope();
+        // Four pixels of three classes: (1, 1, 0) → 0; (0, 2, 2) → 1; (0, 1, 3) → 2; (5, 5, 5) → 0. Of the first two classes
+        // only: (1, 1) → 0, (0, 2) → 1, (0, 1) → 1, (5, 5) → 0.
+        var logits = tensor(new[] { 1.0, 0, 0, 5, /* class 1 */ 1, 2, 1, 5, /* class 2 */ 0, 2, 3, 5 }, 1, 3, 1, 4);
+        Assert.That(TensorChecks.ClassArgmax(logits).ToArray<long>(), Is.EqualTo(new long[] { 0, 1, 2, 0 }));
+        Assert.That(TensorChecks.ClassArgmax(logits, ScalarType.Byte).ToArray<byte>(), Is.EqualTo(new byte[] { 0, 1, 2, 0 }));
+        Assert.That(TensorChecks.ClassArgmax(logits.narrow(1, 0, 2)).ToArray<long>(), Is.EqualTo(new long[] { 0, 1, 1, 0 }));
+    }
+
+    [Test]
     public void CheckerboardPairsDiagonalsOnly()
     {
         using var scope = NewDisposeScope();

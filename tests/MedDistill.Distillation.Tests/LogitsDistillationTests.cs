@@ -24,6 +24,16 @@ public class LogitsDistillationTests
     }
 
     [Test]
+    public void SingleChannelLogitsAreBinary()
+    {
+        using var scope = NewDisposeScope();
+        // z_s = 0 → (1 − σ, σ) = (1/2, 1/2); z_t = ln 3 → (1/4, 3/4): KL(p_s ‖ p_t) = ½ ln(½ / ¼) + ½ ln(½ / ¾) = ½ ln(4/3).
+        var s = tensor(new[] { 0.0 }, 1, 1, 1, 1);
+        var t = tensor(new[] { Ln3 }, 1, 1, 1, 1);
+        Assert.That(new LogitsDistillation().Compute(s, t).item<double>(), Is.EqualTo(0.5 * Math.Log(4.0 / 3)).Within(1e-12));
+    }
+
+    [Test]
     public void TemperatureSoftensAndScalesByTSquared()
     {
         using var scope = NewDisposeScope();
