@@ -88,7 +88,7 @@ public sealed class AdaptiveAffinityDistillation
         var negEntropy = probs.mul(logProbs).sum(1);
 
         Tensor? plusSum = null, cappedMinusSum = null, plusCount = null;
-        double pairs = 0;
+        long pairs = 0;
         double margin = Options.Margin;
         foreach (var (dy, dx) in halfOffsets)
         {
@@ -115,7 +115,7 @@ public sealed class AdaptiveAffinityDistillation
             plusSum = plusSum is null ? plus : plusSum.add(plus);
             cappedMinusSum = cappedMinusSum is null ? cappedMinus : cappedMinusSum.add(cappedMinus);
             plusCount = plusCount is null ? count : plusCount.add(count);
-            pairs += 2.0 * n * ph * pw;
+            pairs += 2 * n * ph * pw;
         }
 
         if (plusSum is null)
@@ -124,9 +124,10 @@ public sealed class AdaptiveAffinityDistillation
             var zero = negEntropy.sum().mul(0.0);
             return new AffinityParts(zero, zero, zero, zero);
         }
-        // Each couple of slices holds 2·count same-label pairs (both orders).
-        var plusPairs = plusCount!.to(plusSum.dtype).mul(2.0);
-        var minusPairs = pairs - plusPairs;
+        // Each couple of slices holds 2·count same-label pairs (both orders). Counted in int64 and converted once: float32
+        // cannot hold every count above 2^24 (16×384² images have some 19 million pairs).
+        var plusPairs = plusCount!.mul(2).to(plusSum.dtype);
+        var minusPairs = (pairs - plusCount.mul(2)).to(plusSum.dtype);
         var minusSum = minusPairs.mul(margin).sub(cappedMinusSum!);
         // clamp_min(1): an empty set has a zero sum, so it contributes 0 without a host-side test.
         var lossPlus = plusSum.div(plusPairs.clamp_min(1.0));

@@ -162,9 +162,9 @@ public sealed class KernelMatrixDistillation : nn.Module<Tensor, Tensor, Tensor>
 
     /// <summary>
     /// The adapter's output resized to (h, w). A 1×1 convolution acts on each pixel alone and every resize mode here mixes
-    /// pixels with weights that sum to 1, so the two commute (up to rounding); the resize runs on whichever side has fewer
-    /// channel·pixel products: before the convolution when the map shrinks (it then sees Cs channels instead of Ct and the
-    /// convolution a smaller map), after it when the map grows.
+    /// pixels with weights that sum to 1, so the two commute (up to rounding). The convolution runs at the smaller of the
+    /// two sizes: after the resize when the map shrinks (the resize then also sees Cs channels instead of Ct), before it
+    /// when the map grows.
     /// </summary>
     private Tensor Adapt(Tensor studentFeatures, long h, long w)
     {
