@@ -47,6 +47,9 @@ public class TrainerTests
             Assert.That(resumed.RunId, Is.EqualTo(first.RunId));
         });
         AssertSameWeights(whole.Folder(first.RunId).ModelPath, folder.ModelPath);
+        // The selected weights may come from an epoch before the kill; the final resume point (weights, optimiser and
+        // scheduler state after the last step) shows that the steps after the kill matched too.
+        AssertSameWeights(whole.Folder(first.RunId).LastCheckpointPath, folder.LastCheckpointPath);
         // Every step is logged exactly once, whatever the killed session had written.
         var steps = File.ReadAllLines(folder.StepLogPath).Skip(1).Select(l => long.Parse(l.Split(',')[0])).ToList();
         Assert.That(steps, Is.EqualTo(Enumerable.Range(1, 6).Select(i => (long)i)));
@@ -102,5 +105,49 @@ public class TrainerTests
         Assert.That(metrics.Cases.Select(c => c.Site).Distinct(), Is.EqualTo(new[] { "BMC" }));
         Assert.That(metrics.Cases, Has.Count.EqualTo(2));
         Assert.That(metrics.Cases.All(c => c.Dice is >= 0 and <= 1 && !double.IsNaN(c.Hd95)));
+    }
+}
+
+public class DistillationRunTests
+{
+    [Test]
+    public void AStudentIsDistilledFromAFinishedTeacherRunThatStaysUntouched([Values("affinity-kd", "emkd")] string method)
+    {
+        var store = ExperimentFixture.NewStore();
+        var teacherSpec = ExperimentFixture.Tiny("unet", 0.125) with { Schedule = ExperimentFixture.Tiny().Schedule with { Epochs = 1 } };
+        var options = new TrainerOptions { Workers = 0, CheckpointEvery = 2 };
+        var teacher = new Trainer(PreparedRun.Prepare(teacherSpec, store, ExperimentFixture.DataDir), options).Train();
+        var teacherFolder = store.Folder(teacher.RunId);
+        var teacherBytes = File.ReadAllBytes(teacherFolder.ModelPath);
+
+        var spec = SpecOverrides.Apply(ExperimentFixture.Tiny(), ["kind=distill", $"teacher={teacher.RunId}", $"method.name={method}"]);
+        var run = PreparedRun.Prepare(spec, store, ExperimentFixture.DataDir);
+        var result = new Trainer(run, options).Train();
+
+        Assert.That(result.Outcome, Is.EqualTo(TrainOutcome.Finished));
+        Assert.That(File.ReadAllBytes(teacherFolder.ModelPath), Is.EqualTo(teacherBytes), "the teacher's weights are not changed");
+        var header = File.ReadAllLines(run.Folder.StepLogPath)[0];
+        Assert.That(header, Is.EqualTo(method == "emkd" ? "step,epoch,lr,total,dice,focal,pmd,imd,rad" : "step,epoch,lr,total,dice,focal,lm,kmm,aam"));
+        // Every distillation term was computed and finite at every step.
+        foreach (var row in File.ReadAllLines(run.Folder.StepLogPath).Skip(1))
+            Assert.That(row.Split(',').Skip(4).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)), Has.All.Matches<double>(double.IsFinite));
+        Assert.That(result.Metrics!.Cases, Has.Count.EqualTo(2));
+        if (method == "affinity-kd")
+        {
+            // The KMM adapter is trained and checkpointed with the student.
+            var entries = MedDistill.Torch.Serialization.Safetensors.ReadEntries(run.Folder.LastCheckpointPath).Select(e => e.Name).ToList();
+            Assert.That(entries, Does.Contain("method.adapter.weight"));
+        }
+    }
+
+    [Test]
+    public void ATeacherTrainedForAnotherTargetIsRefused()
+    {
+        var store = ExperimentFixture.NewStore();
+        var teacherSpec = ExperimentFixture.Tiny("enet") with { Schedule = ExperimentFixture.Tiny().Schedule with { Epochs = 1 } };
+        var teacher = new Trainer(PreparedRun.Prepare(teacherSpec, store, ExperimentFixture.DataDir), new TrainerOptions { Workers = 0 }).Train();
+        var spec = SpecOverrides.Apply(ExperimentFixture.Tiny(), ["kind=distill", $"teacher={teacher.RunId}", "method.name=affinity-kd", "data.split.target=S3"]);
+        var e = Assert.Throws<ArgumentException>(() => PreparedRun.Prepare(spec, store, ExperimentFixture.DataDir))!;
+        Assert.That(e.Message, Does.StartWith("teacher:").And.Contain("has seen this run's test site"));
     }
 }

@@ -7,6 +7,7 @@ using MedDistill.Distillation.Losses;
 using MedDistill.Experiments.Runs;
 using MedDistill.Models;
 using MedDistill.Torch;
+using static MedDistill.Torch.torch;
 
 namespace MedDistill.Experiments.Training;
 
@@ -38,15 +39,27 @@ public sealed class Objective : IDisposable
 
     public static Objective Create(RunSpec spec, SegmentationModel student, SegmentationModel? teacher)
     {
-        var segmentation = new SegmentationLoss(BindSegmentationLoss(spec.Loss));
+        var lossOptions = BindSegmentationLoss(spec.Loss);
+        var segmentation = new SegmentationLoss(lossOptions);
+        var names = new List<string>();
+        if (lossOptions.DiceWeight != 0) names.Add(SegmentationLoss.DiceName);
+        if (lossOptions.FocalWeight != 0) names.Add(SegmentationLoss.FocalName);
         IDistillationMethod method;
         if (spec.Method.Name == NoDistillation.MethodName) method = new NoDistillation();
         else
         {
             if (teacher is null) throw new ArgumentException($"method.name: {spec.Method.Name} needs a teacher");
-            method = DistillationMethods.Create(spec.Method.Name, BindMethodOptions(spec.Method), student, teacher);
+            var options = BindMethodOptions(spec.Method);
+            method = DistillationMethods.Create(spec.Method.Name, options, student, teacher);
+            names.AddRange(method.Name switch
+            {
+                AffinityKdMethod.MethodName => AffinityKdTermNames.Format(options.AffinityKd.Terms).Split('+'),
+                Distillation.Emkd.EmkdMethod.MethodName =>
+                    [Distillation.Emkd.EmkdMethod.PixelTerm, Distillation.Emkd.EmkdMethod.ImportanceMapTerm, Distillation.Emkd.EmkdMethod.RegionAffinityTerm],
+                _ => [],
+            });
         }
-        return new Objective(segmentation, method, [.. segmentation.TermNames, .. method.TermNames]);
+        return new Objective(segmentation, method, names);
     }
 
     /// <summary>The weighted total and the terms (unweighted values), all in float32.</summary>
@@ -55,6 +68,9 @@ public sealed class Objective : IDisposable
         var logits = student.Logits.dtype == ScalarType.Float32 ? student.Logits : student.Logits.to(ScalarType.Float32);
         var terms = new List<LossTerm>(segmentation.Terms(logits, label));
         if (teacher is not null) terms.AddRange(method.Compute(student, teacher, label));
+        // The log's columns were fixed from the options; a method returning other terms would shift them silently.
+        if (terms.Count != TermNames.Count || terms.Where((t, i) => t.Name != TermNames[i]).Any())
+            throw new InvalidOperationException($"objective terms {string.Join(",", terms.Select(t => t.Name))} differ from the expected {string.Join(",", TermNames)}");
         return (LossTerms.Total(terms), terms);
     }
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using MedDistill.Torch;
 using MedDistill.Torch.Optim;
 using MedDistill.Torch.Serialization;
+using static MedDistill.Torch.torch;
 
 namespace MedDistill.Experiments.Training;
 
