@@ -181,7 +181,7 @@ public static class RunCommands
                 var state = folder.ReadState();
                 var dice = File.Exists(folder.MetricsPath) ? MetricsReport.Read(folder.MetricsPath).MeanDice().ToString("0.0000", CultureInfo.InvariantCulture) : "";
                 var method = spec.Method.Name + (spec.Method.Options?["terms"] is { } t ? $"({t})" : "");
-                Console.WriteLine($"{folder.Id,-17} {state.Status,-11} {spec.Kind,-8} {spec.Model.Name,-14} {method,-18} {spec.Data.Split.Target,-6} {$"{state.Step}/{state.TotalSteps}",-13} {dice}");
+                Console.WriteLine($"{folder.Id,-17} {folder.EffectiveStatus(),-11} {spec.Kind,-8} {spec.Model.Name,-14} {method,-18} {spec.Data.Split.Target,-6} {$"{state.Step}/{state.TotalSteps}",-13} {dice}");
             }
             return CliHost.ExitOk;
         }));

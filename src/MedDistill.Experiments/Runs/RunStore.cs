@@ -133,6 +133,25 @@ public sealed class RunFolder(string path, string id)
         }
     }
 
+    /// <summary>Whether some process holds the run now (probes the lock without keeping it).</summary>
+    public bool IsLocked()
+    {
+        if (!File.Exists(LockPath)) return false;
+        try
+        {
+            using var probe = new FileStream(LockPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            return false;
+        }
+        catch (IOException) { return true; }
+    }
+
+    /// <summary>The status to show: a run left "running" that no process holds was killed or crashed.</summary>
+    public RunStatus EffectiveStatus()
+    {
+        var status = ReadState().Status;
+        return status == RunStatus.Running && !IsLocked() ? RunStatus.Interrupted : status;
+    }
+
     private string Combine(string name) => System.IO.Path.Combine(Path, name);
 
     private static readonly JsonSerializerOptions StateJson = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };

@@ -64,6 +64,21 @@ public sealed class Trainer(PreparedRun run, TrainerOptions? options = null)
     {
         var folder = Run.Folder;
         using var hold = folder.Lock();
+        try
+        {
+            return TrainHeld(folder);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Record why, for `runs list` and the pipeline; the checkpoint stays, so fixing the cause and rerunning resumes.
+            var state = folder.ReadState();
+            folder.WriteState(state with { Status = RunStatus.Failed, Error = e.Message });
+            throw;
+        }
+    }
+
+    private TrainResult TrainHeld(RunFolder folder)
+    {
         if (folder.IsFinished)
         {
             options.Progress.Message($"run {Run.Id} is finished; nothing to do ({folder.Path})");

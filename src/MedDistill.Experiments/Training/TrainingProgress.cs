@@ -30,7 +30,7 @@ public sealed class SilentTrainingProgress : ITrainingProgress
 public sealed class TextTrainingProgress(TextWriter output, bool terminal) : ITrainingProgress
 {
     private readonly Stopwatch clock = Stopwatch.StartNew();
-    private TimeSpan lastShown = TimeSpan.MinValue;
+    private TimeSpan? lastShown;
     private long lastStepShown = -1;
     private bool barOpen;
     private long firstStep = -1;
@@ -52,7 +52,7 @@ public sealed class TextTrainingProgress(TextWriter output, bool terminal) : ITr
         bool last = r.Step >= r.TotalSteps;
         if (terminal)
         {
-            if (!last && now - lastShown < TimeSpan.FromMilliseconds(200)) return;
+            if (!last && lastShown is { } drawn && now - drawn < TimeSpan.FromMilliseconds(200)) return;
             lastShown = now;
             output.Write("\r" + Line(r, now, bar: true) + "   ");
             barOpen = true;
@@ -60,7 +60,7 @@ public sealed class TextTrainingProgress(TextWriter output, bool terminal) : ITr
             return;
         }
         long every = Math.Max(1, r.TotalSteps / 20);
-        bool due = last || r.Step / every != lastStepShown / every || now - lastShown >= TimeSpan.FromSeconds(30);
+        bool due = last || lastShown is not { } shown || r.Step / every != lastStepShown / every || now - shown >= TimeSpan.FromSeconds(30);
         if (!due) return;
         lastShown = now;
         lastStepShown = r.Step;
