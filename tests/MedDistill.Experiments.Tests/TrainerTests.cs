@@ -151,3 +151,23 @@ public class DistillationRunTests
         Assert.That(e.Message, Does.StartWith("teacher:").And.Contain("has seen this run's test site"));
     }
 }
+
+public class PrecisionTests
+{
+    [Test]
+    public void Bf16AutocastTrainsToo_AndChangesTheNumbers()
+    {
+        // bf16 autocast is meant for CUDA; libtorch's CPU autocast runs the same code path, so it is tested here.
+        var spec = ExperimentFixture.Tiny() with { Schedule = ExperimentFixture.Tiny().Schedule with { Epochs = 1 } };
+        var store = ExperimentFixture.NewStore();
+        var options = new TrainerOptions { Workers = 0 };
+        var full = new Trainer(PreparedRun.Prepare(spec, store, ExperimentFixture.DataDir), options).Train();
+        var half = new Trainer(PreparedRun.Prepare(spec with { Precision = "bf16" }, store, ExperimentFixture.DataDir), options).Train();
+        Assert.That(half.RunId, Is.Not.EqualTo(full.RunId), "precision is part of the spec");
+        var a = File.ReadAllLines(store.Folder(full.RunId).StepLogPath)[1].Split(',')[3];
+        var b = File.ReadAllLines(store.Folder(half.RunId).StepLogPath)[1].Split(',')[3];
+        Assert.That(b, Is.Not.EqualTo(a), "the first loss differs in bf16");
+        Assert.That(double.Parse(b, System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(double.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).Within(0.05));
+        Assert.That(half.Metrics!.Cases.All(c => c.Dice is >= 0 and <= 1));
+    }
+}
