@@ -22,7 +22,8 @@ Usage: ./build.sh [COMMAND] [OPTIONS]
 
 Commands:
   (none)            The main job: set up, build everything (Release), then ./meddistill info, data status,
-                    data phantom + data preprocess phantom-prostate (the default data), tables affinity-kd table1.
+                    data phantom + data preprocess phantom-prostate (the default data), tables affinity-kd table1,
+                    then a UNet++ teacher and an ENet student distilled from it on the phantom (train, distill).
   build             Set up and build everything (Release).
   test [ARGS...]    Set up, build, run every test of MedDistill.sln; the last line is
                     "N passed, M failed, K skipped". Extra ARGS go to dotnet test (e.g. --filter Name~Core).
@@ -153,6 +154,14 @@ cmd_main() {
   say "./meddistill data preprocess phantom-prostate"; "$md" data preprocess phantom-prostate
   say "./meddistill tables affinity-kd table1 (counts the full-size networks at 384x384: up to a minute or two)"
   "$md" tables affinity-kd table1 --out "$root/paper-tables/affinity-kd"
+  # A teacher and a student distilled from it on the phantom (finished runs are not recomputed on a rerun).
+  say "./meddistill train --model unetpp --width 0.125 (phantom profile: the teacher, about a minute)"
+  local teacher
+  teacher="$("$md" train --model unetpp --width 0.125 --json | sed -n 's/^{"run":"\([0-9a-f]*\)".*/\1/p' | tail -n 1)"
+  [ -n "$teacher" ] || die 1 "the teacher run printed no run id"
+  say "./meddistill distill --teacher $teacher --model enet (Affinity-KD: LM + KMM + AAM)"
+  "$md" distill --teacher "$teacher" --model enet
+  say "./meddistill runs list"; "$md" runs list
 }
 
 # ---- test ---------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ public static class RunCommands
         Argument<string?> SpecFile, Option<string> Profile, Option<string?> Model, Option<double?> Width, Option<string?> Dataset,
         Option<string?> Target, Option<int?> Epochs, Option<int?> Iterations, Option<int?> BatchSize, Option<long?> Seed,
         Option<string[]> Set, Option<string?> RunsDir, Option<string?> DataDir, Option<string?> Device, Option<int?> Threads,
-        Option<int> Workers, Option<int> CheckpointEvery, Option<bool> PrintSpec, Option<bool> Json);
+        Option<int> Workers, Option<int> CheckpointEvery, Option<bool> PrintSpec, Option<bool> Json, Option<bool> Quiet);
 
     private static Command Build(string name, string description, bool distill)
     {
@@ -48,7 +48,8 @@ public static class RunCommands
             new Option<int>("--workers") { Description = "Batch-building threads", DefaultValueFactory = _ => 2 },
             new Option<int>("--checkpoint-every") { Description = "Steps between resume points (also at every epoch end)", DefaultValueFactory = _ => 200 },
             new Option<bool>("--print-spec") { Description = "Print the resolved spec and run id, and stop" },
-            new Option<bool>("--json") { Description = "Print the result as JSON" });
+            new Option<bool>("--json") { Description = "Print the result as JSON" },
+            new Option<bool>("--quiet") { Description = "No progress on stderr" });
         var teacher = new Option<string?>("--teacher") { Description = "Run id of the teacher (a finished train run)" };
         var method = new Option<string?>("--method") { Description = "affinity-kd or emkd (default affinity-kd)" };
         var terms = new Option<string?>("--terms") { Description = "Affinity-KD terms, e.g. lm+kmm+aam (default all three)" };
@@ -56,7 +57,7 @@ public static class RunCommands
         var command = new Command(name, description)
         {
             c.SpecFile, c.Profile, c.Model, c.Width, c.Dataset, c.Target, c.Epochs, c.Iterations, c.BatchSize, c.Seed, c.Set,
-            c.RunsDir, c.DataDir, c.Device, c.Threads, c.Workers, c.CheckpointEvery, c.PrintSpec, c.Json,
+            c.RunsDir, c.DataDir, c.Device, c.Threads, c.Workers, c.CheckpointEvery, c.PrintSpec, c.Json, c.Quiet,
         };
         if (distill)
         {
@@ -128,7 +129,8 @@ public static class RunCommands
         var trainer = new Trainer(run, new TrainerOptions
         {
             Device = device, Workers = workers, CheckpointEvery = every,
-            Progress = json ? SilentTrainingProgress.Instance : TextTrainingProgress.ForConsole(),
+            // Progress goes to stderr, so it never mixes with --json's stdout.
+            Progress = parse.GetValue(c.Quiet) ? SilentTrainingProgress.Instance : TextTrainingProgress.ForConsole(),
         });
         var result = trainer.Train();
         Report(run.Folder, result.Metrics, json, result.Outcome.ToString());
