@@ -13,11 +13,7 @@ namespace MedDistill.Cli.Commands;
 public static class PreprocessCommand
 {
     /// <summary>Data sets in the prostate layout and the recipe each uses by default.</summary>
-    private static readonly Dictionary<string, PreprocessRecipe> Recipes = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["phantom-prostate"] = PreprocessRecipe.Phantom,
-        ["multisite-prostate"] = PreprocessRecipe.Prostate,
-    };
+    private static IReadOnlyDictionary<string, PreprocessRecipe> Recipes => PreprocessRecipe.ByDataset;
 
     public static Command Create()
     {
@@ -74,7 +70,7 @@ public static class PreprocessCommand
     /// The folder whose subfolders are the sites: the dataset folder itself (the phantom) or the first folder below it, at
     /// most three levels down, that holds case images (the real archive extracts to Processed_data_nii/...).
     /// </summary>
-    private static string FindLayoutRoot(string datasetDir, string name)
+    internal static string FindLayoutRoot(string datasetDir, string name)
     {
         if (!Directory.Exists(datasetDir))
             throw new DirectoryNotFoundException(name == BuiltinName
@@ -96,7 +92,7 @@ public static class PreprocessCommand
     private const string BuiltinName = "phantom-prostate";
 
     /// <summary>One line per rebuilt case on stderr (seconds per case on real data, so lines read fine in logs too); reused cases stay quiet.</summary>
-    private sealed class LineProgress : IProgress<PreprocessProgress>
+    internal sealed class LineProgress : IProgress<PreprocessProgress>
     {
         private readonly Lock gate = new();
 

@@ -1,5 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using MedDistill.Experiments.Papers;
+using MedDistill.Experiments.Runs;
+using MedDistill.Models;
 using MedDistill.Models.Profiling;
 using MedDistill.Torch;
 
@@ -18,6 +21,7 @@ public static class TablesCommand
         var command = new Command("tables", "Regenerate the papers' tables");
         var affinity = new Command("affinity-kd", "Tables of the Affinity-KD paper (adaptive affinity-based generalization, prostate MRI)");
         affinity.Subcommands.Add(CreateAffinityTable1());
+        foreach (var table in AffinityKdExperiment.Tables.Append("all")) affinity.Subcommands.Add(CreateAffinityRunTable(table));
         command.Subcommands.Add(affinity);
         return command;
     }
@@ -64,6 +68,46 @@ public static class TablesCommand
             foreach (var p in problems) Console.Error.WriteLine($"mismatch: {p}");
             return CliHost.ExitFailure;
         });
+        return command;
+    }
+
+    private static Command CreateAffinityRunTable(string table)
+    {
+        var profile = new Option<string>("--profile") { Description = "phantom, paper or nightly", DefaultValueFactory = _ => "phantom" };
+        var output = new Option<string?>("--out") { Description = "Folder for the tables (default paper-tables/affinity-kd/<profile>)" };
+        var runsDir = new Option<string?>("--runs-dir") { Description = $"Runs folder (default: ${RunStore.EnvironmentVariable}, else runs/ at the repository root)" };
+        var published = new Option<string?>("--published") { Description = "Folder of the published values (default paper-tables/affinity-kd/published)" };
+        var tables = table == "all" ? AffinityKdExperiment.Tables : [table];
+        var command = new Command(table, table == "all"
+            ? "Tables 2-4 of a profile from its finished runs: <table>.csv, <table>.compare.csv (published, reproduced, delta), <table>.notes.md"
+            : $"{table} of a profile from its finished runs (with .compare.csv and .notes.md)")
+        {
+            profile, output, runsDir, published,
+        };
+        command.SetAction(parse => CliHost.Guard(() =>
+        {
+            var p = AffinityKdExperiment.Profile(parse.GetValue(profile)!);
+            var repo = RunCommands.RepositoryRoot();
+            var store = new RunStore(RunStore.Resolve(parse.GetValue(runsDir), repo));
+            var folder = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(repo, DefaultAffinityKdFolder, p.Name));
+            var publishedDir = parse.GetValue(published) ?? Path.Combine(repo, DefaultAffinityKdFolder, "published");
+            var plan = AffinityKdExperiment.Plan(p, PipelineCommand.RecipeOf(p).Hash(), ModelRegistry.Names, tables);
+            var built = AffinityKdTables.Build(p, plan, store, publishedDir, tables);
+            int missing = 0;
+            foreach (var t in built)
+            {
+                foreach (var f in AffinityKdTables.Write(t, folder)) Console.WriteLine($"wrote {f}");
+                missing += t.MissingCells;
+                if (t.MissingCells > 0) Console.Error.WriteLine($"{t.Name}: {t.MissingCells} cells have no finished run (see meddistill pipeline plan --profile {p.Name} --dry-run)");
+            }
+            // Table 1 counts the networks themselves: the same for every profile, so the profile folder gets the committed one.
+            foreach (var name in new[] { "table1.csv", "table1-mri.csv", "table1.notes.md" })
+            {
+                var source = Path.Combine(repo, DefaultAffinityKdFolder, name);
+                if (File.Exists(source)) File.Copy(source, Path.Combine(folder, name), overwrite: true);
+            }
+            return missing == 0 ? CliHost.ExitOk : CliHost.ExitFailure;
+        }));
         return command;
     }
 }

@@ -76,6 +76,13 @@ public sealed record PreprocessRecipe
     /// <summary>The built-in phantom: the prostate recipe at the phantom's own scale, 96 × 96.</summary>
     public static PreprocessRecipe Phantom { get; } = new() { Dataset = "phantom-prostate", Height = 96, Width = 96 };
 
+    /// <summary>The default recipe of each data set that has one, by data-set name.</summary>
+    public static IReadOnlyDictionary<string, PreprocessRecipe> ByDataset { get; } = new Dictionary<string, PreprocessRecipe>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["phantom-prostate"] = Phantom,
+        ["multisite-prostate"] = Prostate,
+    };
+
     /// <summary>Format of the cache this recipe produces; part of the hash, bumped when the preprocessing code's output changes.</summary>
     public const string FormatVersion = "meddistill-preprocess/1";
 

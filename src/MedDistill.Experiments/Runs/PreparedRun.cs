@@ -93,11 +93,16 @@ public sealed class PreparedRun
         if (d.Channels < 1 || d.Channels % 2 == 0) Fail("data.channels", $"{d.Channels} must be a positive odd number");
         if (d.EmptySliceFraction is < 0 or > 1 || double.IsNaN(d.EmptySliceFraction)) Fail("data.emptySliceFraction", $"{d.EmptySliceFraction} must be in [0, 1]");
         Check("data.augmentation", () => d.Augmentation.Validate());
-        cacheDir = Path.Combine(Path.GetFullPath(dataDir), "cache", d.Dataset);
+        if (d.Cache is not null && (d.Cache.Length == 0 || d.Cache.IndexOfAny(['/', '\\']) >= 0 || d.Cache is "." or ".."))
+            Fail("data.cache", $"'{d.Cache}' must be a plain folder name under <data-dir>/cache");
+        cacheDir = Path.Combine(Path.GetFullPath(dataDir), "cache", d.Cache ?? d.Dataset);
         var index = CacheIndex.TryRead(cacheDir);
         if (index is null)
-            Fail("data.dataset", $"no preprocessed cache of '{d.Dataset}' at {cacheDir}; run: meddistill data preprocess {d.Dataset}");
-        cache = index!;
+            Fail(d.Cache is null ? "data.dataset" : "data.cache", $"no preprocessed cache of '{d.Dataset}' at {cacheDir}; run: meddistill data preprocess {d.Dataset}" +
+                (d.Cache is null ? "" : $" --cache {cacheDir}"));
+        if (index!.Dataset != d.Dataset)
+            Fail("data.cache", $"the cache at {cacheDir} holds '{index.Dataset}', not '{d.Dataset}'");
+        cache = index;
         if (d.RecipeHash is not null && d.RecipeHash != cache.RecipeHash)
             Fail("data.recipeHash", $"{d.RecipeHash} differs from the cache's {cache.RecipeHash} at {cacheDir} (it was preprocessed with another recipe)");
         var sizes = cache.Cases.Select(c => (c.Height, c.Width)).Distinct().ToList();

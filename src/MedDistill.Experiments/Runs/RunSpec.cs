@@ -37,6 +37,12 @@ public sealed record DataSpec
 {
     public string Dataset { get; init; } = "multisite-prostate";
 
+    /// <summary>
+    /// Folder of the preprocessed cache under <c>&lt;data-dir&gt;/cache/</c>; null = the data set's name. Lets one data set
+    /// have caches at several sizes (the phantom pipeline trains on a 64×64 cache beside the default 96×96 one).
+    /// </summary>
+    public string? Cache { get; init; }
+
     /// <summary>Adjacent slices stacked as input channels (odd); must equal the model's in_channels.</summary>
     public int Channels { get; init; } = 1;
 

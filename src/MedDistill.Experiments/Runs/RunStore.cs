@@ -87,6 +87,9 @@ public sealed class RunFolder(string path, string id)
 {
     public const string SpecFile = "spec.json";
 
+    /// <summary>An empty file written last, when the run is finished: the output the pipeline's run targets check.</summary>
+    public const string FinishedMarker = "finished";
+
     public string Path { get; } = path;
     public string Id { get; } = id;
     public string SpecPath => Combine(SpecFile);
@@ -117,6 +120,11 @@ public sealed class RunFolder(string path, string id)
 
     /// <summary>Trained, weights selected and evaluated: nothing left to compute.</summary>
     public bool IsFinished => ReadState().Status == RunStatus.Finished && File.Exists(ModelPath) && File.Exists(MetricsPath);
+
+    public string FinishedMarkerPath => Combine(FinishedMarker);
+
+    /// <summary>Touches the finished marker (after state.json says finished).</summary>
+    public void MarkFinished() => AtomicFile.WriteAllText(FinishedMarkerPath, "");
 
     /// <summary>
     /// Holds the run for this process until disposed, so two processes (parallel pipeline workers, a user's second shell)

@@ -185,6 +185,7 @@ public sealed class Trainer(PreparedRun run, TrainerOptions? options = null)
         var metrics = CaseEvaluator.EvaluateRun(Run, student, options.Device, options.EvaluationBatchSize, options.Progress);
         folder.WriteState(new RunState { Status = RunStatus.Finished, Step = position.Step, TotalSteps = totalSteps, Epoch = position.Epoch,
             BestEpoch = position.BestEpoch, BestValidationDice = position.BestValidationDice });
+        folder.MarkFinished();
         return new TrainResult(TrainOutcome.Finished, Run.Id, position.Step, resumed, metrics);
     }
 

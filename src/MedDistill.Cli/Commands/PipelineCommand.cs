@@ -1,0 +1,161 @@
+using System.CommandLine;
+using System.Security;
+using MedDistill.Data.Preprocessing;
+using MedDistill.Experiments.Papers;
+using MedDistill.Experiments.Runs;
+using MedDistill.Models;
+
+namespace MedDistill.Cli.Commands;
+
+/// <summary>
+/// <c>meddistill pipeline prepare|plan</c>: the steps the MSBuild graph (<c>build/pipeline.proj</c>) calls around the
+/// runs. <c>prepare</c> builds the profile's slice cache; <c>plan</c> maps every table cell to a run spec, writes one
+/// spec file and one MSBuild project per run (rewritten only when their content changes, so MSBuild's timestamps stay
+/// meaningful), or with <c>--dry-run</c> lists what would run and why.
+/// </summary>
+public static class PipelineCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("pipeline", "Steps of the paper-reproduction graph (build/pipeline.proj): prepare the data, plan the runs");
+        command.Subcommands.Add(Prepare());
+        command.Subcommands.Add(Plan());
+        return command;
+    }
+
+    private static Option<string> ProfileOption() =>
+        new("--profile") { Description = "phantom, paper or nightly", DefaultValueFactory = _ => "phantom" };
+
+    private static Command Prepare()
+    {
+        var profile = ProfileOption();
+        var dataDir = DataCommand.DataDirOption();
+        var command = new Command("prepare", "Build (or bring up to date) the profile's preprocessed slice cache") { profile, dataDir };
+        command.SetAction(parse => CliHost.Guard(() =>
+        {
+            var p = AffinityKdExperiment.Profile(parse.GetValue(profile)!);
+            var root = DataCommand.ResolveDataDir(parse.GetValue(dataDir));
+            var recipe = RecipeOf(p);
+            var source = ProstateLayout.Discover(PreprocessCommand.FindLayoutRoot(Path.Combine(root, p.Dataset), p.Dataset), p.Dataset);
+            var report = Preprocessor.Run(source, recipe, Path.Combine(root, "cache", p.Cache), new PreprocessCommand.LineProgress());
+            Console.WriteLine($"{report.CacheDir}: built {report.Built}, reused {report.Reused} (recipe {report.RecipeHash[..12]})");
+            return CliHost.ExitOk;
+        }));
+        return command;
+    }
+
+    /// <summary>The profile's recipe: the data set's default at the profile's size. Its hash enters every run id.</summary>
+    public static PreprocessRecipe RecipeOf(ExperimentProfile p) =>
+        PreprocessRecipe.ByDataset.TryGetValue(p.Dataset, out var r)
+            ? r with { Height = p.CacheSize, Width = p.CacheSize }
+            : throw new ArgumentException($"profile {p.Name}: no preprocessing recipe for data set '{p.Dataset}'");
+
+    private static Command Plan()
+    {
+        var profile = ProfileOption();
+        var tables = new Option<string>("--tables") { Description = "Comma-separated tables (table2, table3, table4)", DefaultValueFactory = _ => string.Join(",", AffinityKdExperiment.Tables) };
+        var output = new Option<string?>("--out") { Description = "Folder for the spec files and run projects (default build/obj/<profile>)" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "List every run with what would happen to it and why; write nothing" };
+        var runsDir = new Option<string?>("--runs-dir") { Description = $"Runs folder (default: ${RunStore.EnvironmentVariable}, else runs/ at the repository root)" };
+        var dataDir = DataCommand.DataDirOption();
+        var device = new Option<string?>("--device") { Description = "Device for every run (cuda:N round-robin over --gpus when set)" };
+        var gpus = new Option<int>("--gpus") { Description = "Spread runs over cuda:0..N-1 (one GPU per parallel worker)", DefaultValueFactory = _ => 0 };
+        var command = new Command("plan", "Map every table cell to a run; write the runs' specs and MSBuild projects, or list them (--dry-run)")
+        {
+            profile, tables, output, dryRun, runsDir, dataDir, device, gpus,
+        };
+        command.SetAction(parse => CliHost.Guard(() =>
+        {
+            var p = AffinityKdExperiment.Profile(parse.GetValue(profile)!);
+            var wanted = parse.GetValue(tables)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var repo = RunCommands.RepositoryRoot();
+            var store = new RunStore(RunStore.Resolve(parse.GetValue(runsDir), repo));
+            var data = DataCommand.ResolveDataDir(parse.GetValue(dataDir));
+            var plan = AffinityKdExperiment.Plan(p, RecipeOf(p).Hash(), ModelRegistry.Names, wanted);
+            if (parse.GetValue(dryRun))
+            {
+                DryRun(p, plan, store, data);
+                return CliHost.ExitOk;
+            }
+            var folder = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(repo, "build", "obj", p.Name));
+            Write(plan, p, folder, store.Root, data, parse.GetValue(device), parse.GetValue(gpus));
+            int teachers = plan.Count(r => r.TeacherKey is null && r.Key.StartsWith("teacher/", StringComparison.Ordinal));
+            int finished = plan.Count(r => store.Folder(r.Id).IsFinished);
+            Console.WriteLine($"plan {p.Name} ({string.Join(",", wanted)}): {plan.Count} runs ({teachers} teachers), {finished} finished; projects in {folder}");
+            return CliHost.ExitOk;
+        }));
+        return command;
+    }
+
+    private static void DryRun(ExperimentProfile p, IReadOnlyList<PlannedRun> plan, RunStore store, string data)
+    {
+        var cache = Path.Combine(data, "cache", p.Cache);
+        var index = CacheIndex.TryRead(cache);
+        var recipeHash = RecipeOf(p).Hash();
+        Console.WriteLine(index is null ? $"prepare: would build the cache {cache} ({p.CacheSize}×{p.CacheSize}): it does not exist"
+            : index.RecipeHash != recipeHash ? $"prepare: would rebuild the cache {cache}: it was made with another recipe"
+            : $"prepare: cache {cache} exists ({index.Cases.Count} cases); kept unless its sources changed");
+        int run = 0, resume = 0, skip = 0;
+        foreach (var r in plan)
+        {
+            var folder = store.Folder(r.Id);
+            string what;
+            if (folder.IsFinished) { what = "skip    finished"; skip++; }
+            else if (!File.Exists(folder.SpecPath)) { what = "run     never started"; run++; }
+            else
+            {
+                var state = folder.ReadState();
+                if (state.Status == RunStatus.Failed) { what = $"run     failed before: {state.Error}"; run++; }
+                else if (File.Exists(folder.LastCheckpointPath)) { what = $"resume  stopped at step {state.Step}/{state.TotalSteps}"; resume++; }
+                else { what = "run     started but has no checkpoint yet"; run++; }
+            }
+            var needs = r.TeacherKey is null ? "" : $" (after teacher {plan.First(t => t.Key == r.TeacherKey).Id})";
+            Console.WriteLine($"{what,-44} {r.Id}  {r.Key}{needs}");
+        }
+        Console.WriteLine($"dry run: {plan.Count} runs: {run} to run, {resume} to resume, {skip} finished; then the tables of profile {p.Name}");
+    }
+
+    private static void Write(IReadOnlyList<PlannedRun> plan, ExperimentProfile p, string folder, string runs, string data, string? device, int gpus)
+    {
+        var specs = Path.Combine(folder, "specs");
+        var projects = Path.Combine(folder, "runs");
+        Directory.CreateDirectory(specs);
+        Directory.CreateDirectory(projects);
+        var keep = new HashSet<string>(StringComparer.Ordinal);
+        var cli = Path.Combine(AppContext.BaseDirectory, "meddistill.dll");
+        int index = 0;
+        foreach (var r in plan)
+        {
+            var spec = Path.Combine(specs, r.Id + ".json");
+            WriteIfChanged(spec, r.Spec.ToJson());
+            var stage = r.TeacherKey is null && r.Key.StartsWith("teacher/", StringComparison.Ordinal) ? "teacher" : "student";
+            var project = Path.Combine(projects, $"{stage}-{r.Id}.proj");
+            keep.Add(project);
+            var runDevice = gpus > 0 ? $"cuda:{index++ % gpus}" : device;
+            var args = new List<string> { r.Spec.Kind, Quote(spec), "--quiet", "--runs-dir", Quote(runs), "--data-dir", Quote(data) };
+            if (runDevice is not null) args.AddRange(["--device", runDevice]);
+            if (p.ThreadsPerRun > 0) args.AddRange(["--threads", p.ThreadsPerRun.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            var marker = Path.Combine(runs, r.Id, RunFolder.FinishedMarker);
+            WriteIfChanged(project, $"""
+                <Project DefaultTargets="Run">
+                  <!-- Generated by `meddistill pipeline plan` ({SecurityElement.Escape(r.Key)}); rewritten only when it changes. -->
+                  <Target Name="Run" Inputs="{SecurityElement.Escape(spec)}" Outputs="{SecurityElement.Escape(marker)}">
+                    <Message Importance="high" Text="{SecurityElement.Escape($"{stage} {r.Key} ({r.Id})")}" />
+                    <Exec Command="{SecurityElement.Escape($"dotnet {Quote(cli)} {string.Join(" ", args)}")}" />
+                  </Target>
+                </Project>
+
+                """);
+        }
+        foreach (var stale in Directory.EnumerateFiles(projects, "*.proj"))
+            if (!keep.Contains(stale)) File.Delete(stale);
+    }
+
+    private static string Quote(string s) => "\"" + s + "\"";
+
+    private static void WriteIfChanged(string path, string content)
+    {
+        if (File.Exists(path) && File.ReadAllText(path) == content) return;
+        AtomicFile.WriteAllText(path, content);
+    }
+}

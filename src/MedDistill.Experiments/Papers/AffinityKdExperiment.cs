@@ -1,0 +1,218 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using MedDistill.Data.Splits;
+using MedDistill.Experiments.Runs;
+
+namespace MedDistill.Experiments.Papers;
+
+/// <summary>
+/// Everything a pipeline profile decides: which data and cache, how wide the networks are, how long they train, how
+/// the pipeline's workers use the machine. The paper's own settings are the <c>paper</c> profile; the others shrink the
+/// work and say so in every table's notes.
+/// </summary>
+public sealed record ExperimentProfile
+{
+    public required string Name { get; init; }
+    public required string Description { get; init; }
+    public required string Dataset { get; init; }
+
+    /// <summary>Cache folder under &lt;data-dir&gt;/cache and its in-plane size (the pipeline's prepare step makes it).</summary>
+    public required string Cache { get; init; }
+    public required int CacheSize { get; init; }
+
+    public double TeacherWidth { get; init; } = 1.0;
+    public double StudentWidth { get; init; } = 1.0;
+    public required ScheduleSpec Schedule { get; init; }
+    public double EmptySliceFraction { get; init; } = 1.0;
+    public double ValidationFraction { get; init; } = 0.2;
+    public long Seed { get; init; }
+
+    /// <summary>libtorch threads per run; 0 = libtorch's default. Parallel pipeline workers each get this many.</summary>
+    public int ThreadsPerRun { get; init; }
+}
+
+/// <summary>A cell of a paper table: which table, row label and column.</summary>
+public sealed record TableCell(string Table, string Row, string Column);
+
+/// <summary>One run the experiment needs, the cells it fills, and (for students) the run it learns from.</summary>
+public sealed record PlannedRun(string Key, RunSpec Spec, string Id, string? TeacherKey, IReadOnlyList<TableCell> Cells)
+{
+    public bool IsTeacher => Spec.Kind == RunSpec.TrainKind && TeacherKey is null && Key.StartsWith("teacher/", StringComparison.Ordinal);
+}
+
+/// <summary>
+/// The Affinity-KD paper as runs: every reproducible cell of Tables 2–4 maps to one run spec of a profile.
+/// <list type="bullet">
+/// <item>Table 2: T1 DeepLabV3+ and T2 UNet++; ENet, ESPNet, ERFNet without KD and with Affinity-KD (LM+KMM+AAM) from
+/// T1 and from T2; six target sites, leave-one-site-out.</item>
+/// <item>Table 3: ENet with Affinity-KD from T1 (Table 2's cell) and with EMKD from T1; MSKD, SAML and DRDG are not
+/// implemented and keep their published values, marked not reproduced.</item>
+/// <item>Table 4: ENet ← DeepLabV3+ with each non-empty subset of LM, AAM, KMM (all three is Table 2's cell).</item>
+/// </list>
+/// Cells that name the same spec share one run (e.g. Table 4's "+AAM + KMM + LM" is Table 2's "ENet w/ T1").
+/// </summary>
+public static class AffinityKdExperiment
+{
+    public const string Paper = "affinity-kd";
+    public static readonly string[] Targets = ["S1", "S2", "S3", "S4", "S5", "S6"];
+    public static readonly string[] Tables = ["table2", "table3", "table4"];
+    public const string MeanColumn = "mean";
+
+    /// <summary>Teachers as the paper numbers them: T1 DeepLabV3+, T2 UNet++.</summary>
+    public static readonly (string Tag, string Model, string Label)[] Teachers = [("T1", "deeplabv3plus", "DeepLabV3+"), ("T2", "unetpp", "UNet++")];
+
+    /// <summary>
+    /// Students with their zoo names. ESPNet is the EMKD variant when the zoo has it: the exact-count ESPNet cannot use its
+    /// deep path with 2 classes (docs/models.md), which the paper's trained ESPNet evidently did.
+    /// </summary>
+    public static (string Label, string Model)[] Students(IReadOnlyCollection<string> zoo) =>
+        [("ENet", "enet"), ("ESPNet", zoo.Contains("espnet-emkd") ? "espnet-emkd" : "espnet"), ("ERFNet", "erfnet")];
+
+    /// <summary>Rows of Table 4 (after its teacher and student rows): label → Affinity-KD terms.</summary>
+    public static readonly (string Row, string Terms)[] Ablation =
+    [
+        ("+LM", "lm"), ("+AAM", "aam"), ("+KMM", "kmm"), ("+KMM + LM", "lm+kmm"), ("+AAM + LM", "lm+aam"), ("+AAM + KMM", "kmm+aam"),
+        ("+AAM + KMM + LM", "lm+kmm+aam"),
+    ];
+
+    /// <summary>Table 3's rows that are published only (methods the harness does not implement).</summary>
+    public static readonly string[] NotReproducedTable3 = ["MSKD", "SAML", "DRDG"];
+
+    public static readonly ExperimentProfile PaperProfile = new()
+    {
+        Name = "paper",
+        Description = "the paper's setting: real multi-site prostate MRI at 384×384, full-width networks, Adam 0.01 with CyclicLR (2000, 1e-6), 100 epochs, batch 16; meant for a GPU",
+        Dataset = "multisite-prostate", Cache = "multisite-prostate", CacheSize = 384,
+        Schedule = new ScheduleSpec(),
+    };
+
+    public static readonly ExperimentProfile NightlyProfile = new()
+    {
+        Name = "nightly",
+        Description = "real data and full-width networks with a shortened schedule (10 epochs, CyclicLR half-cycle 500), for nightly regression on a GPU runner",
+        Dataset = "multisite-prostate", Cache = "multisite-prostate", CacheSize = 384,
+        Schedule = new ScheduleSpec { Epochs = 10, CyclicStepSize = 500 },
+    };
+
+    public static readonly ExperimentProfile PhantomProfile = new()
+    {
+        Name = "phantom",
+        Description = "the built-in six-site phantom at 64×64, teachers at width 0.125 and students at 0.25, 60 steps of batch 16 (CyclicLR half-cycle 15), a quarter of the empty slices; all of Tables 2–4 in minutes on 2 CPU cores",
+        Dataset = "phantom-prostate", Cache = "phantom-prostate-64", CacheSize = 64,
+        TeacherWidth = 0.125, StudentWidth = 0.25,
+        Schedule = new ScheduleSpec { Epochs = 100, Iterations = 60, BatchSize = 16, CyclicStepSize = 15 },
+        EmptySliceFraction = 0.25, ThreadsPerRun = 1,
+    };
+
+    public static IReadOnlyList<ExperimentProfile> Profiles { get; } = [PhantomProfile, PaperProfile, NightlyProfile];
+
+    public static ExperimentProfile Profile(string name) =>
+        Profiles.FirstOrDefault(p => p.Name == name)
+        ?? throw new ArgumentException($"profile: '{name}' is not known; known: {string.Join(", ", Profiles.Select(p => p.Name))}");
+
+    /// <summary>
+    /// The runs of <paramref name="tables"/> (default all) under <paramref name="profile"/>, teachers first. The ids need
+    /// the cache's recipe hash (part of every spec), so planning happens after the prepare step.
+    /// </summary>
+    public static IReadOnlyList<PlannedRun> Plan(ExperimentProfile profile, string recipeHash, IReadOnlyCollection<string> zoo, IEnumerable<string>? tables = null)
+    {
+        var wanted = (tables ?? Tables).ToHashSet(StringComparer.Ordinal);
+        foreach (var t in wanted)
+            if (!Tables.Contains(t)) throw new ArgumentException($"table '{t}' is not a table of {Paper}; tables: {string.Join(", ", Tables)} (table1 has no runs)");
+        var runs = new Dictionary<string, (RunSpec Spec, string? Teacher, List<TableCell> Cells)>(StringComparer.Ordinal);
+        var order = new List<string>();
+
+        string Ensure(string key, RunSpec spec, string? teacher)
+        {
+            if (!runs.ContainsKey(key))
+            {
+                runs[key] = (spec, teacher, []);
+                order.Add(key);
+            }
+            return key;
+        }
+
+        string Add(string key, RunSpec spec, string? teacher, TableCell cell)
+        {
+            Ensure(key, spec, teacher);
+            runs[key].Cells.Add(cell);
+            return key;
+        }
+
+        foreach (var target in Targets)
+        {
+            string TeacherKey(string model) => $"teacher/{model}/{target}";
+            RunSpec Teacher(string model) => Base(profile, recipeHash, target, model, profile.TeacherWidth, $"{model} teacher, target {target}");
+            RunSpec Student(string model) => Base(profile, recipeHash, target, model, profile.StudentWidth, $"{model} w/o KD, target {target}");
+            string Id(string key) => runs[key].Spec.Id();
+            RunSpec Distilled(string model, string teacherKey, string method, string? terms, string label) =>
+                Student(model) with
+                {
+                    Kind = RunSpec.DistillKind, Label = label, Teacher = Id(teacherKey),
+                    Method = new MethodSpec { Name = method, Options = terms is null ? null : new JsonObject { ["terms"] = terms } },
+                };
+
+            // T1 serves every table, T2 only Table 2; their ids enter the students' specs.
+            foreach (var (tag, model, label) in Teachers)
+            {
+                bool needed = tag == "T1" ? wanted.Overlaps(Tables) : wanted.Contains("table2");
+                if (!needed) continue;
+                var key = Ensure(TeacherKey(model), Teacher(model), null);
+                if (wanted.Contains("table2")) runs[key].Cells.Add(new("table2", $"{tag}: {label}", target));
+                if (tag == "T1" && wanted.Contains("table4")) runs[key].Cells.Add(new("table4", "Teacher: DeepLabV3+", target));
+            }
+
+            foreach (var (label, model) in Students(zoo))
+            {
+                if (wanted.Contains("table2"))
+                {
+                    Add($"student/{model}/{target}", Student(model), null, new("table2", $"{label} w/o", target));
+                    foreach (var (tag, teacherModel, _) in Teachers)
+                        Add($"distill/{model}/{teacherModel}/lm+kmm+aam/{target}",
+                            Distilled(model, TeacherKey(teacherModel), "affinity-kd", null, $"{model} w/ {tag} ({teacherModel}), target {target}"),
+                            TeacherKey(teacherModel), new("table2", $"{label} w/ {tag}", target));
+                }
+            }
+
+            const string t1 = "deeplabv3plus";
+            if (wanted.Contains("table3"))
+            {
+                Add($"distill/enet/{t1}/lm+kmm+aam/{target}", Distilled("enet", TeacherKey(t1), "affinity-kd", null, $"enet w/ T1 ({t1}), target {target}"),
+                    TeacherKey(t1), new("table3", "Student: ENet (ours)", target));
+                Add($"distill/enet/{t1}/emkd/{target}", Distilled("enet", TeacherKey(t1), "emkd", null, $"enet w/ EMKD from T1 ({t1}), target {target}"),
+                    TeacherKey(t1), new("table3", "EMKD", target));
+            }
+            if (wanted.Contains("table4"))
+            {
+                Add($"student/enet/{target}", Student("enet"), null, new("table4", "Student: ENet", target));
+                foreach (var (row, terms) in Ablation)
+                {
+                    // The full set keeps the default options (no "terms" entry), so it is the very run of Tables 2 and 3.
+                    var options = terms == "lm+kmm+aam" ? null : terms;
+                    Add($"distill/enet/{t1}/{terms}/{target}", Distilled("enet", TeacherKey(t1), "affinity-kd", options, $"enet w/ T1 ({t1}) {terms}, target {target}"),
+                        TeacherKey(t1), new("table4", row, target));
+                }
+            }
+        }
+
+        // Teachers first: every student names a teacher's id, and the graph trains them before anything else.
+        return order.OrderBy(k => k.StartsWith("teacher/", StringComparison.Ordinal) ? 0 : 1)
+            .Select(k => new PlannedRun(k, runs[k].Spec, runs[k].Spec.Id(), runs[k].Teacher, runs[k].Cells))
+            .ToList();
+    }
+
+    private static RunSpec Base(ExperimentProfile p, string recipeHash, string target, string model, double width, string label) => new()
+    {
+        Label = label,
+        Model = new ModelSpec { Name = model, Width = width },
+        Data = new DataSpec
+        {
+            Dataset = p.Dataset, Cache = p.Cache == p.Dataset ? null : p.Cache, EmptySliceFraction = p.EmptySliceFraction,
+            Split = new SplitSpec { Target = target, ValidationFraction = p.ValidationFraction }, RecipeHash = recipeHash,
+        },
+        Schedule = p.Schedule,
+        Seed = p.Seed,
+    };
+
+    internal static string F(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
+}
