@@ -9,6 +9,8 @@ public static class ModelRegistry
     {
         // One line per network: "name" = options => new Network(options).
         ["espnet"] = options => new ESPNet(options),
+        // Not in Table 1: EagleMIT/EMKD's ESPNet, whose 2-class logits depend on the whole encoder (docs/models.md).
+        ["espnet-emkd"] = ESPNet.CreateEmkd,
         ["enet"] = options => new ENet(options),
         ["erfnet"] = options => new ERFNet(options),
         ["unetpp"] = options => new NestedUNet(options),

@@ -6,10 +6,11 @@ namespace MedDistill.Models.Networks;
 
 /// <summary>
 /// ESPNet (Mehta et al., 2018) with p = 2, q = 3: the ESPNet-C encoder and the light-weight RUM decoder, as in the public
-/// reference implementation (sacmehta/ESPNet, also bundled by EagleMIT/EMKD). Parameter names and module nesting follow
-/// that implementation (<c>encoder.level2.0.d4.conv.weight</c>, <c>combine_l2_l3.1.bn.act.weight</c>, ...), and every
-/// layer the reference holds as a module (BatchNorm2d, PReLU, AvgPool2d, Conv2d, ConvTranspose2d) is a module here, run
-/// through <c>call</c> so forward hooks (and hook-based FLOPs counters) see it.
+/// reference implementation (sacmehta/ESPNet; EagleMIT/EMKD bundles it with one decoder block widened, see below).
+/// Parameter names and module nesting follow that implementation (<c>encoder.level2.0.d4.conv.weight</c>,
+/// <c>combine_l2_l3.1.bn.act.weight</c>, ...), and every layer the reference holds as a module (BatchNorm2d, PReLU,
+/// AvgPool2d, Conv2d, ConvTranspose2d) is a module here, run through <c>call</c> so forward hooks (and hook-based FLOPs
+/// counters) see it.
 /// <para>
 /// Width 1 with 3 input channels and 2 classes has 183,643 parameters, the figure of the Affinity-KD paper's Table 1.
 /// </para>
@@ -27,8 +28,18 @@ namespace MedDistill.Models.Networks;
 /// the <c>level2</c> and <c>encoder</c> taps and receive gradients from losses on those taps.
 /// </para>
 /// <para>
+/// <b>The EMKD variant</b> (registry name <c>espnet-emkd</c>, built by <see cref="CreateEmkd"/>). EagleMIT/EMKD's copy of
+/// this network gives the decoder ESP block a fixed <see cref="EmkdDecoderBlockChannels"/> = 5 outputs instead of c, and
+/// the deconvolution after it reads those 5 channels: <c>combine_l2_l3.1</c> maps 2c → 5 (1×1 reduction 2c → 1, five 3×3
+/// dilated convolutions 1 → 1, BR(5)) and <c>up_l2.0</c> is a 5 → c 2×2 deconvolution; every other layer, every name and
+/// the registration order are those of <c>espnet</c>. With 2 classes the block has real branches, so the logits depend on
+/// every parameter (183,725 parameters with 3 inputs); with exactly 5 classes the two networks are the same; with more
+/// than 5 the EMKD block is a 5-channel bottleneck between 2c and c channels.
+/// </para>
+/// <para>
 /// <b>Width.</b> The encoder widths 16, 64 and 128 become round(16·w) (at least 4), round(64·w) and round(128·w) (each at
-/// least 5, so every ESP branch keeps at least one channel); input channels and classes are never scaled.
+/// least 5, so every ESP branch keeps at least one channel); input channels, classes and the decoder block's width
+/// (<see cref="DecoderBlockChannels"/>) are never scaled.
 /// </para>
 /// </summary>
 public sealed class ESPNet : SegmentationModel
@@ -48,8 +59,21 @@ public sealed class ESPNet : SegmentationModel
     private readonly ConvTranspose2d classifier;
     private readonly bool decoderBlockHasBranches;
 
-    public ESPNet(ModelOptions options) : base("espnet", options)
+    /// <summary>Output channels of EMKD's decoder ESP block, whatever the class count (the literal 5 in its code).</summary>
+    public const int EmkdDecoderBlockChannels = 5;
+
+    /// <summary>The network of sacmehta/ESPNet and of Table 1 (registry name <c>espnet</c>).</summary>
+    public ESPNet(ModelOptions options) : this("espnet", options, options.Classes) { }
+
+    /// <summary>
+    /// EagleMIT/EMKD's ESPNet (registry name <c>espnet-emkd</c>): the decoder ESP block has
+    /// <see cref="EmkdDecoderBlockChannels"/> outputs, so it has real branches for any class count.
+    /// </summary>
+    public static ESPNet CreateEmkd(ModelOptions options) => new("espnet-emkd", options, EmkdDecoderBlockChannels);
+
+    private ESPNet(string name, ModelOptions options, int decoderBlockChannels) : base(name, options)
     {
+        DecoderBlockChannels = decoderBlockChannels;
         int c = options.Classes, inC = options.InChannels;
         Level1Channels = NetworkRules.ScaleChannels(16, options.Width, 4);
         Level2Channels = NetworkRules.ScaleChannels(64, options.Width, 5);
@@ -60,10 +84,10 @@ public sealed class ESPNet : SegmentationModel
         br = nn.BatchNorm2d(c, eps: 1e-3);
         conv = new EspCBR(Level1Channels + inC + c, c, 3, 1);
         upL3 = nn.Sequential(nn.ConvTranspose2d(c, c, 2, stride: 2, bias: false));
-        var decoderBlock = new EspBlock(2 * c, c, residual: false);
+        var decoderBlock = new EspBlock(2 * c, decoderBlockChannels, residual: false);
         decoderBlockHasBranches = decoderBlock.HasBranches;
         combineL2L3 = nn.Sequential(new EspBR(2 * c), decoderBlock);
-        upL2 = nn.Sequential(nn.ConvTranspose2d(c, c, 2, stride: 2, bias: false), new EspBR(c));
+        upL2 = nn.Sequential(nn.ConvTranspose2d(decoderBlockChannels, c, 2, stride: 2, bias: false), new EspBR(c));
         classifier = nn.ConvTranspose2d(c, c, 2, stride: 2, bias: false);
 
         // The reference's attribute names, in its registration order (which is the state-dict order).
@@ -83,6 +107,11 @@ public sealed class ESPNet : SegmentationModel
     public int Level2Channels { get; }
     /// <summary>Output channels of each level-3 ESP block (128 at width 1).</summary>
     public int Level3Channels { get; }
+    /// <summary>
+    /// Output channels of the decoder ESP block (<c>combine_l2_l3.1</c>) and input channels of <c>up_l2.0</c>: the class
+    /// count for <c>espnet</c>, <see cref="EmkdDecoderBlockChannels"/> for <c>espnet-emkd</c>.
+    /// </summary>
+    public int DecoderBlockChannels { get; }
 
     /// <summary>level1 (16+in ch, H/2), level2 (2·64+in ch, H/4), encoder (256 ch, H/8), decoder (classes ch, H/2), logits.</summary>
     public override IReadOnlyList<string> TapNames => tapNames;
@@ -90,7 +119,8 @@ public sealed class ESPNet : SegmentationModel
 
     /// <summary>
     /// Prefixes of parameters the logits do not depend on, although forward runs them: empty unless the decoder ESP block has
-    /// zero-width branches (fewer than 5 classes, see the class summary). A loss on the logits alone gives these no gradient.
+    /// zero-width branches (<c>espnet</c> with fewer than 5 classes, see the class summary; never <c>espnet-emkd</c>). A loss
+    /// on the logits alone gives these no gradient.
     /// </summary>
     public IReadOnlyList<string> LogitIndependentParameterPrefixes => decoderBlockHasBranches
         ? []
