@@ -19,6 +19,7 @@ public static class CliApp
         root.Subcommands.Add(RunCommands.Distill());
         root.Subcommands.Add(RunCommands.Evaluate());
         root.Subcommands.Add(RunCommands.Runs());
+        root.Subcommands.Add(DiffCommand.Create());
         return root;
     }
 }
