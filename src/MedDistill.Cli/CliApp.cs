@@ -20,6 +20,7 @@ public static class CliApp
         root.Subcommands.Add(RunCommands.Evaluate());
         root.Subcommands.Add(RunCommands.Runs());
         root.Subcommands.Add(PipelineCommand.Create());
+        root.Subcommands.Add(DiffCommand.Create());
         return root;
     }
 }
