@@ -21,9 +21,14 @@ usage() {
 Usage: ./build.sh [COMMAND] [OPTIONS]
 
 Commands:
-  (none)            The main job: set up, build everything (Release), then ./meddistill info, data status,
-                    data phantom + data preprocess phantom-prostate (the default data), tables affinity-kd table1,
-                    then a UNet++ teacher and an ENet student distilled from it on the phantom (train, distill).
+  (none) [--profile phantom|paper|nightly] [--target all|table1|table2|table3|table4|prepare|plan]
+         [--dry-run] [--jobs N]
+                    The main job: set up, build everything (Release), ./meddistill info, Table 1, then the
+                    reproduction graph build/pipeline.proj (fetch or generate the data, preprocess, train the
+                    teachers, train and distil the students, evaluate, write paper-tables/affinity-kd/<profile>/).
+                    Profile: phantom when no real data is present (data/multisite-prostate), else paper.
+                    Finished runs are skipped; --dry-run lists what would run and why; --jobs parallel runs
+                    (default: the number of cores).
   build             Set up and build everything (Release).
   test [ARGS...]    Set up, build, run every test of MedDistill.sln; the last line is
                     "N passed, M failed, K skipped". Extra ARGS go to dotnet test (e.g. --filter Name~Core).
@@ -144,24 +149,59 @@ cmd_build() {
 # built-in phantom (the default data when no real data is present) and its slice cache, and the Affinity-KD Table 1.
 # Every step is idempotent: a rerun finds the phantom and the cache up to date.
 cmd_main() {
-  [ "$#" -eq 0 ] || die 2 "unknown argument: $1 (see ./build.sh --help)"
+  local profile="" target=all dry=0 jobs="" targets
+  while [ "$#" -gt 0 ]; do
+    case "$1" in
+      --profile|--target|--jobs)
+        [ "$#" -ge 2 ] || die 2 "$1 needs a value"
+        case "$1" in --profile) profile="$2" ;; --target) target="$2" ;; --jobs) jobs="$2" ;; esac
+        shift 2 ;;
+      --profile=*) profile="${1#*=}"; shift ;;
+      --target=*) target="${1#*=}"; shift ;;
+      --jobs=*) jobs="${1#*=}"; shift ;;
+      --dry-run) dry=1; shift ;;
+      *) die 2 "unknown argument: $1 (see ./build.sh --help)" ;;
+    esac
+  done
+  # Without real data the phantom profile is the default; with the multi-site archive extracted, the paper's.
+  if [ -z "$profile" ]; then
+    if [ -d "${MEDDISTILL_DATA:-$root/data}/multisite-prostate" ]; then profile=paper; else profile=phantom; fi
+  fi
+  case "$profile" in phantom|paper|nightly) ;; *) die 2 "--profile $profile: use phantom, paper or nightly" ;; esac
+  case "$target" in
+    all) targets=Tables ;; table1) targets=Table1 ;; table2) targets=Table2 ;; table3) targets=Table3 ;; table4) targets=Table4 ;;
+    prepare) targets=Prepare ;; plan) targets=Plan ;;
+    *) die 2 "--target $target: use all, table1, table2, table3, table4, prepare or plan" ;;
+  esac
+  # One worker per core (each run uses one libtorch thread in the phantom profile), unless --jobs says otherwise.
+  [ -n "$jobs" ] || jobs="$(nproc 2>/dev/null || echo 2)"
+  [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die 2 "--jobs $jobs: a positive number"
+
   setup
   build_all
   local md="$root/meddistill"
   say "./meddistill info"; "$md" info
-  say "./meddistill data status"; "$md" data status
-  say "./meddistill data phantom"; "$md" data phantom
-  say "./meddistill data preprocess phantom-prostate"; "$md" data preprocess phantom-prostate
-  say "./meddistill tables affinity-kd table1 (counts the full-size networks at 384x384: up to a minute or two)"
-  "$md" tables affinity-kd table1 --out "$root/paper-tables/affinity-kd"
-  # A teacher and a student distilled from it on the phantom (finished runs are not recomputed on a rerun).
-  say "./meddistill train --model unetpp --width 0.125 (phantom profile: the teacher, about a minute)"
-  local teacher
-  teacher="$("$md" train --model unetpp --width 0.125 --json | sed -n 's/^{"run":"\([0-9a-f]*\)".*/\1/p' | tail -n 1)"
-  [ -n "$teacher" ] || die 1 "the teacher run printed no run id"
-  say "./meddistill distill --teacher $teacher --model enet (Affinity-KD: LM + KMM + AAM)"
-  "$md" distill --teacher "$teacher" --model enet
-  say "./meddistill runs list"; "$md" runs list
+  if [ "$dry" = 1 ]; then
+    say "dry run: profile $profile, target $target (nothing is trained)"
+    dotnet msbuild build/pipeline.proj -nologo -v:minimal -clp:NoSummary -t:DryRun -p:Profile="$profile" \
+      -p:Tables="$(tables_of "$target")"
+    return
+  fi
+  if [ "$target" = all ] || [ "$target" = table1 ]; then
+    say "./meddistill tables affinity-kd table1 (counts the full-size networks at 384x384: about a minute)"
+    "$md" tables affinity-kd table1 --out "$root/paper-tables/affinity-kd"
+  fi
+  [ "$target" = table1 ] && return
+  local started=$SECONDS
+  say "pipeline: profile $profile, target $target, $jobs parallel runs (build/pipeline.proj)"
+  dotnet msbuild build/pipeline.proj -nologo -v:minimal -clp:NoSummary -m:"$jobs" -t:"$targets" -p:Profile="$profile" \
+    -p:Tables="$(tables_of "$target")"
+  say "pipeline done in $((SECONDS - started)) s; tables in paper-tables/affinity-kd/$profile/"
+  "$md" runs list | tail -n +1 | awk 'NR == 1 || /Failed|Interrupted|Running/' | head -n 20
+}
+
+tables_of() {
+  case "$1" in table2|table3|table4) echo "$1" ;; *) echo "table2,table3,table4" ;; esac
 }
 
 # ---- test ---------------------------------------------------------------------------------------
