@@ -77,12 +77,13 @@ public static class TablesCommand
         var output = new Option<string?>("--out") { Description = "Folder for the tables (default paper-tables/affinity-kd/<profile>)" };
         var runsDir = new Option<string?>("--runs-dir") { Description = $"Runs folder (default: ${RunStore.EnvironmentVariable}, else runs/ at the repository root)" };
         var published = new Option<string?>("--published") { Description = "Folder of the published values (default paper-tables/affinity-kd/published)" };
+        var dataDir = DataCommand.DataDirOption();
         var tables = table == "all" ? AffinityKdExperiment.Tables : [table];
         var command = new Command(table, table == "all"
             ? "Tables 2-4 of a profile from its finished runs: <table>.csv, <table>.compare.csv (published, reproduced, delta), <table>.notes.md"
             : $"{table} of a profile from its finished runs (with .compare.csv and .notes.md)")
         {
-            profile, output, runsDir, published,
+            profile, output, runsDir, published, dataDir,
         };
         command.SetAction(parse => CliHost.Guard(() =>
         {
@@ -106,6 +107,9 @@ public static class TablesCommand
                 var source = Path.Combine(repo, DefaultAffinityKdFolder, name);
                 if (File.Exists(source)) File.Copy(source, Path.Combine(folder, name), overwrite: true);
             }
+            if (table == "all")
+                foreach (var f in AffinityKdReport.Write(p, plan, built, store, DataCommand.ResolveDataDir(parse.GetValue(dataDir)), folder, Device.CPU))
+                    Console.WriteLine($"wrote {f}");
             return missing == 0 ? CliHost.ExitOk : CliHost.ExitFailure;
         }));
         return command;

@@ -1,0 +1,81 @@
+using MedDistill.Data.Splits;
+using MedDistill.Experiments.Reports;
+using MedDistill.Experiments.Runs;
+using MedDistill.Torch;
+
+namespace MedDistill.Experiments.Papers;
+
+/// <summary>
+/// report.md of a profile: Tables 1–4 with published values and deltas beside the reproduced ones, the training curves
+/// of the Table 4 ablation (ENet ← DeepLabV3+, one target), and overlays in the manner of the paper's Fig. 3 (ENet
+/// distilled from DeepLabV3+ on S4 and S6; red ground truth, green prediction).
+/// </summary>
+public static class AffinityKdReport
+{
+    /// <summary>The target whose ablation runs are plotted, and the targets of the overlays (the paper's Fig. 3).</summary>
+    public const string CurvesTarget = "S4";
+    public static readonly string[] OverlayTargets = ["S4", "S6"];
+
+    /// <returns>The files written (report.md and its figures).</returns>
+    public static IReadOnlyList<string> Write(ExperimentProfile profile, IReadOnlyList<PlannedRun> plan, IReadOnlyList<BuiltTable> tables,
+        RunStore store, string dataDir, string folder, Device device)
+    {
+        var written = new List<string>();
+        var figuresDir = Path.Combine(folder, "figures");
+        Directory.CreateDirectory(figuresDir);
+        var figures = new List<ReportFigure>();
+
+        // Training curves: every finished run of Table 4 on one target (teacher, plain student, the seven variants).
+        var curveRuns = plan.Where(r => r.Cells.Any(c => c.Table == "table4" && c.Column == CurvesTarget))
+            .Select(r => (Run: r, Row: r.Cells.First(c => c.Table == "table4").Row))
+            .Where(x => store.Folder(x.Run.Id).IsFinished).ToList();
+        if (curveRuns.Count > 0)
+        {
+            var charts = TrainingCurves.Render(curveRuns.Select(x => store.Folder(x.Run.Id)).ToList(), curveRuns.Select(x => x.Row).ToList());
+            var loss = Path.Combine(figuresDir, $"curves-table4-{CurvesTarget}-loss.svg");
+            var dice = Path.Combine(figuresDir, $"curves-table4-{CurvesTarget}-dice.svg");
+            AtomicFile.WriteAllText(loss, charts.LossSvg);
+            AtomicFile.WriteAllText(dice, charts.DiceSvg);
+            figures.Add(new ReportFigure(loss, $"Training loss per epoch, Table 4 runs, target {CurvesTarget}"));
+            figures.Add(new ReportFigure(dice, $"Validation Dice per epoch, Table 4 runs, target {CurvesTarget}"));
+            written.AddRange([loss, dice]);
+        }
+
+        // Overlays: ENet w/ T1 (all three terms), the first test case of each target, its slice with the most prostate.
+        foreach (var target in OverlayTargets)
+        {
+            var run = plan.FirstOrDefault(r => r.Cells.Any(c => c.Row == "ENet w/ T1" && c.Column == target) || r.Key == $"distill/enet/deeplabv3plus/lm+kmm+aam/{target}");
+            if (run is null || !store.Folder(run.Id).IsFinished) continue;
+            var prepared = PreparedRun.Prepare(run.Spec, store, dataDir);
+            var caseId = prepared.Split[DataSplit.Test].Order(StringComparer.Ordinal).First();
+            var overlay = OverlayRenderer.RenderSavedCase(prepared, caseId, device: device);
+            var png = Path.Combine(figuresDir, $"overlay-enet-t1-{target}-{caseId}.png");
+            overlay.Image.Save(png);
+            figures.Add(new ReportFigure(png, $"ENet distilled from DeepLabV3+, target {target}: {overlay.Site} {caseId}, slice {overlay.SliceIndex} " +
+                                              $"(red: ground truth, green: prediction, yellow: both)"));
+            written.Add(png);
+        }
+
+        var reportTables = new List<ReportTable>();
+        var table1 = Path.Combine(folder, "table1.csv");
+        if (File.Exists(table1))
+            reportTables.Add(new ReportTable("table1", Tables.ResultTable.Read(table1), Caption: "Table 1: parameters and FLOPs (the paper's convention; see table1.notes.md)"));
+        foreach (var t in tables)
+            reportTables.Add(new ReportTable(t.Name, t.Reproduced, t.Published, Caption: Caption(t.Name)));
+        var notes = $"Profile `{profile.Name}`: {profile.Description}. Each cell reads `reproduced (published, difference)`; " +
+                    "`n/r` = not reproduced (the method is not implemented). Every configuration choice is listed in the tables' `.notes.md` files; " +
+                    "`<table>.compare.csv` holds the same comparison as data.";
+        var report = Path.Combine(folder, "report.md");
+        ReportWriter.Write(report, $"Affinity-KD reproduction, profile {profile.Name}", reportTables, notes, figures);
+        written.Add(report);
+        return written;
+    }
+
+    private static string Caption(string table) => table switch
+    {
+        "table2" => "Table 2: Dice per target site, teachers and students without (w/o) and with (w/) Affinity-KD from T1 (DeepLabV3+) and T2 (UNet++)",
+        "table3" => "Table 3: ENet with Affinity-KD against distillation (MSKD, EMKD) and domain-generalisation (SAML, DRDG) methods",
+        "table4" => "Table 4: ablation of LM, AAM and KMM, ENet ← DeepLabV3+",
+        _ => table,
+    };
+}
