@@ -183,8 +183,7 @@ cmd_main() {
   say "./meddistill info"; "$md" info
   if [ "$dry" = 1 ]; then
     say "dry run: profile $profile, target $target (nothing is trained)"
-    dotnet msbuild build/pipeline.proj -nologo -v:minimal -clp:NoSummary -t:DryRun -p:Profile="$profile" \
-      -p:Tables="$(tables_of "$target")"
+    dotnet msbuild build/pipeline.proj -nologo -v:minimal -clp:NoSummary -t:DryRun -p:Profile="$profile" $(tables_of "$target")
     return
   fi
   if [ "$target" = all ] || [ "$target" = table1 ]; then
@@ -195,13 +194,14 @@ cmd_main() {
   local started=$SECONDS
   say "pipeline: profile $profile, target $target, $jobs parallel runs (build/pipeline.proj)"
   dotnet msbuild build/pipeline.proj -nologo -v:minimal -clp:NoSummary -m:"$jobs" -t:"$targets" -p:Profile="$profile" \
-    -p:Tables="$(tables_of "$target")"
+    $(tables_of "$target")
   say "pipeline done in $((SECONDS - started)) s; tables in paper-tables/affinity-kd/$profile/"
   "$md" runs list | tail -n +1 | awk 'NR == 1 || /Failed|Interrupted|Running/' | head -n 20
 }
 
+# One table as an MSBuild property; all three are the project's default (a comma would split -p: values).
 tables_of() {
-  case "$1" in table2|table3|table4) echo "$1" ;; *) echo "table2,table3,table4" ;; esac
+  case "$1" in table2|table3|table4) echo "-p:Tables=$1" ;; *) echo "" ;; esac
 }
 
 # ---- test ---------------------------------------------------------------------------------------

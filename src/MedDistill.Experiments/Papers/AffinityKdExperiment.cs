@@ -27,6 +27,9 @@ public sealed record ExperimentProfile
     public double ValidationFraction { get; init; } = 0.2;
     public long Seed { get; init; }
 
+    /// <summary>Target sites planned (all six by default; tests plan fewer).</summary>
+    public IReadOnlyList<string> Targets { get; init; } = AffinityKdExperiment.Targets;
+
     /// <summary>libtorch threads per run; 0 = libtorch's default. Parallel pipeline workers each get this many.</summary>
     public int ThreadsPerRun { get; init; }
 }
@@ -139,8 +142,9 @@ public static class AffinityKdExperiment
             return key;
         }
 
-        foreach (var target in Targets)
+        foreach (var target in profile.Targets)
         {
+            if (!Targets.Contains(target)) throw new ArgumentException($"profile {profile.Name}: '{target}' is not one of {string.Join(", ", Targets)}");
             string TeacherKey(string model) => $"teacher/{model}/{target}";
             RunSpec Teacher(string model) => Base(profile, recipeHash, target, model, profile.TeacherWidth, $"{model} teacher, target {target}");
             RunSpec Student(string model) => Base(profile, recipeHash, target, model, profile.StudentWidth, $"{model} w/o KD, target {target}");

@@ -41,7 +41,7 @@ public static class AffinityKdTables
                     continue;
                 }
                 var perSite = new List<double>();
-                foreach (var target in AffinityKdExperiment.Targets)
+                foreach (var target in profile.Targets)
                 {
                     var match = cells.Where(c => c.Cell.Row == row && c.Cell.Column == target).Select(c => c.Run).FirstOrDefault();
                     if (match is null) throw new InvalidOperationException($"{name}: the plan has no run for row '{row}', {target}");
@@ -49,7 +49,7 @@ public static class AffinityKdTables
                     if (dice is double d) { values[target] = ResultTable.Format(d, Decimals); perSite.Add(d); }
                     else missing++;
                 }
-                if (perSite.Count == AffinityKdExperiment.Targets.Length)
+                if (perSite.Count == AffinityKdExperiment.Targets.Length && profile.Targets.Count == perSite.Count)
                     values[AffinityKdExperiment.MeanColumn] = ResultTable.Format(perSite.Average(), Decimals);
                 reproduced.AddRow(row, values);
             }
