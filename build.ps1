@@ -26,8 +26,11 @@ function Show-Usage {
 Usage: ./build.ps1 [COMMAND] [OPTIONS]     (same commands as ./build.sh)
 
 Commands:
-  (none)            The main job: set up, build everything (Release), then meddistill info, data status,
-                    data phantom + data preprocess phantom-prostate (the default data), tables affinity-kd table1.
+  (none) [--profile phantom|paper|nightly] [--target all|table1|table2|table3|table4|prepare|plan]
+         [--dry-run] [--jobs N]
+                    The main job: set up, build everything (Release), meddistill info, Table 1, then the
+                    reproduction graph build/pipeline.proj for the profile (phantom when no real data is
+                    present) into paper-tables/affinity-kd/<profile>/. Finished runs are skipped.
   build             Set up and build everything (Release).
   test [ARGS...]    Build and run every test; the last line is "N passed, M failed, K skipped".
                     Extra ARGS go to dotnet test.
@@ -149,16 +152,52 @@ function Build-All {
 }
 
 function Invoke-Main([string[]]$Arguments) {
-    if ($Arguments.Count -gt 0) { Stop-Build 2 "unknown argument: $($Arguments[0]) (see ./build.ps1 help)" }
+    # Options as in build.sh: --profile phantom|paper|nightly, --target all|table1..table4|prepare|plan, --dry-run, --jobs N.
+    $profile = ''; $target = 'all'; $dry = $false; $jobs = ''
+    for ($i = 0; $i -lt $Arguments.Count; $i++) {
+        $a = $Arguments[$i]
+        switch -Regex ($a) {
+            '^--(profile|target|jobs)$' {
+                if ($i + 1 -ge $Arguments.Count) { Stop-Build 2 "$a needs a value" }
+                $v = $Arguments[++$i]
+                if ($a -eq '--profile') { $profile = $v } elseif ($a -eq '--target') { $target = $v } else { $jobs = $v }
+            }
+            '^--(profile|target|jobs)=' {
+                $name, $v = $a.Substring(2).Split('=', 2)
+                if ($name -eq 'profile') { $profile = $v } elseif ($name -eq 'target') { $target = $v } else { $jobs = $v }
+            }
+            '^--dry-run$' { $dry = $true }
+            default { Stop-Build 2 "unknown argument: $a (see ./build.ps1 help)" }
+        }
+    }
+    $dataRoot = if ($env:MEDDISTILL_DATA) { $env:MEDDISTILL_DATA } else { Join-Path $Root 'data' }
+    if (-not $profile) { $profile = if (Test-Path (Join-Path $dataRoot 'multisite-prostate')) { 'paper' } else { 'phantom' } }
+    if ($profile -notin @('phantom', 'paper', 'nightly')) { Stop-Build 2 "--profile ${profile}: use phantom, paper or nightly" }
+    $targets = @{ all = 'Tables'; table1 = 'Table1'; table2 = 'Table2'; table3 = 'Table3'; table4 = 'Table4'; prepare = 'Prepare'; plan = 'Plan' }
+    if (-not $targets.ContainsKey($target)) { Stop-Build 2 "--target ${target}: use all, table1, table2, table3, table4, prepare or plan" }
+    if (-not $jobs) { $jobs = [Environment]::ProcessorCount }
+    if ("$jobs" -notmatch '^[1-9][0-9]*$') { Stop-Build 2 "--jobs ${jobs}: a positive number" }
+    # One table as an MSBuild property; all three are the project's default (a comma would split -p: values).
+    $tables = if ($target -in @('table2', 'table3', 'table4')) { @("-p:Tables=$target") } else { @() }
+
     Initialize-Build
     Build-All
     $md = "$CliOut/meddistill.dll"
     Say 'meddistill info'; Invoke-Checked dotnet @($md, 'info')
-    Say 'meddistill data status'; Invoke-Checked dotnet @($md, 'data', 'status')
-    Say 'meddistill data phantom'; Invoke-Checked dotnet @($md, 'data', 'phantom')
-    Say 'meddistill data preprocess phantom-prostate'; Invoke-Checked dotnet @($md, 'data', 'preprocess', 'phantom-prostate')
-    Say 'meddistill tables affinity-kd table1 (counts the full-size networks at 384x384: up to a minute or two)'
-    Invoke-Checked dotnet @($md, 'tables', 'affinity-kd', 'table1', '--out', (Join-Path $Root 'paper-tables/affinity-kd'))
+    if ($dry) {
+        Say "dry run: profile $profile, target $target (nothing is trained)"
+        Invoke-Checked dotnet (@('msbuild', 'build/pipeline.proj', '-nologo', '-v:minimal', '-clp:NoSummary', '-t:DryRun', "-p:Profile=$profile") + $tables)
+        return
+    }
+    if ($target -in @('all', 'table1')) {
+        Say 'meddistill tables affinity-kd table1 (counts the full-size networks at 384x384: about a minute)'
+        Invoke-Checked dotnet @($md, 'tables', 'affinity-kd', 'table1', '--out', (Join-Path $Root 'paper-tables/affinity-kd'))
+    }
+    if ($target -eq 'table1') { return }
+    $watch = [System.Diagnostics.Stopwatch]::StartNew()
+    Say "pipeline: profile $profile, target $target, $jobs parallel runs (build/pipeline.proj)"
+    Invoke-Checked dotnet (@('msbuild', 'build/pipeline.proj', '-nologo', '-v:minimal', '-clp:NoSummary', "-m:$jobs", "-t:$($targets[$target])", "-p:Profile=$profile") + $tables)
+    Say "pipeline done in $([int]$watch.Elapsed.TotalSeconds) s; tables in paper-tables/affinity-kd/$profile/"
 }
 
 function Invoke-Test([string[]]$Arguments) {

@@ -49,7 +49,7 @@ public static class AffinityKdReport
             var prepared = PreparedRun.Prepare(run.Spec, store, dataDir);
             var caseId = prepared.Split[DataSplit.Test].Order(StringComparer.Ordinal).First();
             var overlay = OverlayRenderer.RenderSavedCase(prepared, caseId, device: device);
-            var png = Path.Combine(figuresDir, $"overlay-enet-t1-{target}-{caseId}.png");
+            var png = Path.Combine(figuresDir, $"overlay-enet-t1-{target}-{caseId.Replace('/', '-')}.png");
             overlay.Image.Save(png);
             figures.Add(new ReportFigure(png, $"ENet distilled from DeepLabV3+, target {target}: {overlay.Site} {caseId}, slice {overlay.SliceIndex} " +
                                               $"(red: ground truth, green: prediction, yellow: both)"));
