@@ -39,10 +39,12 @@ public class PaperTablesSnapshotTests
             var result = new Trainer(PreparedRun.Prepare(run.Spec, store, ExperimentFixture.DataDir), new TrainerOptions { Workers = 0 }).Train();
             Assert.That(result.RunId, Is.EqualTo(run.Id), "the planned id is the id the run gets once prepared");
         }
-        var publishedDir = Path.Combine(TestContext.CurrentContext.TestDirectory, "published");
         var built = AffinityKdTables.Build(Tiny, plan, store, PublishedFolder());
         Assert.That(built.Sum(t => t.MissingCells), Is.Zero);
         var suffix = BlasSuffix();
+        var snapshots = Path.Combine(Path.GetDirectoryName(ThisFile())!, "Snapshots");
+        if (!File.Exists(Path.Combine(snapshots, $"affinity-kd-tiny-table2{suffix}.verified.csv")))
+            Assert.Ignore($"no snapshots for this BLAS library (suffix '{suffix}'); ./build.sh installs OpenBLAS, whose snapshots are committed");
         foreach (var table in built)
         {
             Snapshot.Verify($"affinity-kd-tiny-{table.Name}{suffix}", "csv", table.Reproduced.ToCsv());
@@ -54,6 +56,8 @@ public class PaperTablesSnapshotTests
         Assert.That(t4.Cell("+AAM + KMM + LM", "S2"), Is.EqualTo(t2.Cell("ENet w/ T1", "S2")));
         Assert.That(built.Single(t => t.Name == "table3").Reproduced.Cell("SAML", "S2"), Is.EqualTo(AffinityKdTables.NotReproduced));
     }
+
+    private static string ThisFile([System.Runtime.CompilerServices.CallerFilePath] string path = "") => path;
 
     private static string PublishedFolder()
     {
