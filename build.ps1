@@ -37,8 +37,14 @@ Commands:
   bench engine [--steps N] [--warmup N] [--threads T] [--device cpu|cuda]
                     Time one training step in MedDistill and in PyTorch; the last line is
                     "engine-step-ms=<median> pytorch-step-ms=<median> ratio=<ours/pytorch>".
+  bench distill [--steps N] [--warmup N] [--threads T] [--device cpu|cuda] [--breakdown]
+                    Time one Affinity-KD step (ENet <- DeepLabV3+, batch 8 of 1x128x128) in MedDistill and in
+                    PyTorch; the last line is "distill-step-ms=<median> pytorch-step-ms=<median> ratio=<ours/pytorch>".
   bench latency [--batch 1,16] [--iters N] [--warmup N] [--threads T] [--device cpu|cuda] [--models a,b] [--size S]
                     Inference ms/image of every network at 1x384x384.
+  bench train [--models a,b] [--teachers a,b] [--student S] [--sizes 96,384] [--batch 8] [--large-batch 2]
+              [--steps 2] [--warmup 1] [--threads T] [--device cpu|cuda]
+                    Training images/s of each network and of ENet distilled from each teacher.
   publish [--rid RID]
                     Self-contained publish of the CLI and the benchmarks into publish/RID (default linux-x64);
                     build the native shim on the target with native/build-shim.sh "<absolute path to RID folder>".
@@ -223,39 +229,59 @@ function Invoke-Test([string[]]$Arguments) {
     if ($failed -gt 0 -or $rc -ne 0) { exit 1 }
 }
 
-function Invoke-BenchLatency([string[]]$Arguments) {
+# Reads "--flag value", "--flag=value" and bare switches from $Arguments (index 1 on; index 0 is the benchmark's name).
+function Get-BenchArguments([string[]]$Arguments, [string]$Name, [string[]]$ValueFlags, [string[]]$Switches = @()) {
     $pass = @()
+    $valuePattern = ($ValueFlags | ForEach-Object { [regex]::Escape($_) }) -join '|'
     for ($i = 1; $i -lt $Arguments.Count; $i++) {
         $a = $Arguments[$i]
-        if ($a -match '^--(batch|iters|warmup|threads|device|models|size)=(.*)$') { $pass += @("--$($Matches[1])", $Matches[2]); continue }
-        if ($a -match '^--(batch|iters|warmup|threads|device|models|size)$') {
+        if ($Switches -contains $a) { $pass += $a; continue }
+        if ($a -match "^--($valuePattern)=(.*)$") { $pass += @("--$($Matches[1])", $Matches[2]); continue }
+        if ($a -match "^--($valuePattern)$") {
             if ($i + 1 -ge $Arguments.Count) { Stop-Build 2 "$a needs a value" }
             $pass += @($a, $Arguments[$i + 1]); $i++; continue
         }
-        Stop-Build 2 "bench latency: unknown argument $a"
+        Stop-Build 2 "bench ${Name}: unknown argument $a"
     }
-    Initialize-Build
-    Say "building bench/MedDistill.Bench ($Config)"
-    Invoke-Checked dotnet @('build', 'bench/MedDistill.Bench', '-c', $Config, '-v:quiet', '-nologo', '-clp:NoSummary')
-    Say "MedDistill: MedDistill.Bench latency $($pass -join ' ')"
-    Invoke-Checked dotnet (@("bench/MedDistill.Bench/bin/$Config/net10.0/MedDistill.Bench.dll", 'latency') + $pass)
+    return , $pass
 }
 
-function Invoke-Bench([string[]]$Arguments) {
-    if ($Arguments.Count -gt 0 -and $Arguments[0] -eq 'latency') { Invoke-BenchLatency $Arguments; return }
-    if ($Arguments.Count -eq 0 -or $Arguments[0] -ne 'engine') {
-        Stop-Build 2 'usage: ./build.ps1 bench engine|latency [OPTIONS] (see ./build.ps1 help)'
+function Build-Bench {
+    Say "building bench/MedDistill.Bench ($Config)"
+    Invoke-Checked dotnet @('build', 'bench/MedDistill.Bench', '-c', $Config, '-v:quiet', '-nologo', '-clp:NoSummary')
+}
+
+# A benchmark without a PyTorch twin (latency, train): its own output is the result.
+function Invoke-BenchOurs([string]$Name, [string[]]$ValueFlags, [string[]]$Arguments) {
+    $pass = Get-BenchArguments $Arguments $Name $ValueFlags
+    Initialize-Build
+    Build-Bench
+    Say "MedDistill: MedDistill.Bench $Name $($pass -join ' ')"
+    Invoke-Checked dotnet (@("bench/MedDistill.Bench/bin/$Config/net10.0/MedDistill.Bench.dll", $Name) + $pass)
+}
+
+# "(identical)" when the two comma-separated lists (entries "value" or "name:value") are equal as strings, otherwise the
+# largest absolute difference and where it is.
+function Compare-Values([string]$Ours, [string]$Theirs) {
+    if ($Ours -eq $Theirs) { return '(identical)' }
+    $x = $Theirs.Split(','); $y = $Ours.Split(',')
+    if ($x.Count -ne $y.Count) { return "(DIFFERENT: $($x.Count) against $($y.Count) values)" }
+    $worst = -1.0; $at = ''
+    for ($i = 0; $i -lt $x.Count; $i++) {
+        $name = if ($x[$i].Contains(':')) { $x[$i].Split(':')[0] } else { "#$($i + 1)" }
+        $u = [double]::Parse(($x[$i] -replace '^[^:]*:', ''), $Invariant)
+        $v = [double]::Parse(($y[$i] -replace '^[^:]*:', ''), $Invariant)
+        $d = [Math]::Abs($u - $v)
+        if ($d -gt $worst) { $worst = $d; $at = $name }
     }
-    $pass = @()
-    for ($i = 1; $i -lt $Arguments.Count; $i++) {
-        $a = $Arguments[$i]
-        if ($a -match '^--(steps|warmup|threads|device|seed)=(.*)$') { $pass += @("--$($Matches[1])", $Matches[2]); continue }
-        if ($a -match '^--(steps|warmup|threads|device|seed)$') {
-            if ($i + 1 -ge $Arguments.Count) { Stop-Build 2 "$a needs a value" }
-            $pass += @($a, $Arguments[$i + 1]); $i++; continue
-        }
-        Stop-Build 2 "bench engine: unknown argument $a"
-    }
+    return "(DIFFERENT: largest |difference| $($worst.ToString('F6', $Invariant)) at $at)"
+}
+
+# A benchmark with a PyTorch twin (engine, distill): the script, then ours with the same options; the warm-up losses
+# compared; "<metric>=<ours> pytorch-step-ms=<theirs> ratio=<ours/theirs>" last.
+function Invoke-BenchTwin([string]$Name, [string]$Script, [string]$Metric, [string[]]$Arguments) {
+    $switches = if ($Name -eq 'distill') { @('--breakdown') } else { @() }
+    $pass = Get-BenchArguments $Arguments $Name @('steps', 'warmup', 'threads', 'device', 'seed') $switches
     $extra = @()
     if (-not (Test-PythonTorch)) {
         if ($BenchPython -ne '/usr/bin/python3') { Stop-Build 2 "$BenchPython cannot import torch (BENCH_PYTHON)" }
@@ -263,32 +289,65 @@ function Invoke-Bench([string[]]$Arguments) {
     }
     Initialize-Build $extra
     if (-not (Test-PythonTorch)) { Stop-Build 2 "$BenchPython still cannot import torch" }
+    Build-Bench
 
-    Say "building bench/MedDistill.Bench ($Config)"
-    Invoke-Checked dotnet @('build', 'bench/MedDistill.Bench', '-c', $Config, '-v:quiet', '-nologo', '-clp:NoSummary')
-
-    Say "PyTorch: $BenchPython bench/engine_step.py $($pass -join ' ')"
-    $pyOut = @(& $BenchPython bench/engine_step.py @pass)
+    Say "PyTorch: $BenchPython $Script $($pass -join ' ')"
+    $pyOut = @(& $BenchPython $Script @pass)
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
     $pyOut | Write-Output
-    Say "MedDistill: MedDistill.Bench engine $($pass -join ' ')"
-    $oursOut = @(& dotnet "bench/MedDistill.Bench/bin/$Config/net10.0/MedDistill.Bench.dll" engine @pass)
+    Say "MedDistill: MedDistill.Bench $Name $($pass -join ' ')"
+    $oursOut = @(& dotnet "bench/MedDistill.Bench/bin/$Config/net10.0/MedDistill.Bench.dll" $Name @pass)
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
     $oursOut | Write-Output
 
     $py = ($pyOut | Where-Object { $_ -like 'pytorch-step-ms=*' } | Select-Object -Last 1)
-    $ours = ($oursOut | Where-Object { $_ -like 'engine-step-ms=*' } | Select-Object -Last 1)
-    if (-not $py) { Stop-Build 1 'engine_step.py printed no pytorch-step-ms line' }
-    if (-not $ours) { Stop-Build 1 'MedDistill.Bench printed no engine-step-ms line' }
+    $ours = ($oursOut | Where-Object { $_ -like "$Metric=*" } | Select-Object -Last 1)
+    if (-not $py) { Stop-Build 1 "$Script printed no pytorch-step-ms line" }
+    if (-not $ours) { Stop-Build 1 "MedDistill.Bench printed no $Metric line" }
     $py = $py.Substring('pytorch-step-ms='.Length)
-    $ours = $ours.Substring('engine-step-ms='.Length)
+    $ours = $ours.Substring("$Metric=".Length)
+    # Same seed, same initial draws, same kernels: the first losses agree, so the timings compare equal work.
+    foreach ($line in @('first-terms', 'first-losses')) {
+        $pv = ($pyOut | Where-Object { $_ -like "$line=*" } | Select-Object -Last 1)
+        $ov = ($oursOut | Where-Object { $_ -like "$line=*" } | Select-Object -Last 1)
+        if ($pv -and $ov) {
+            $pv = $pv.Substring($line.Length + 1); $ov = $ov.Substring($line.Length + 1)
+            Write-Output "$line pytorch=$pv meddistill=$ov $(Compare-Values $ov $pv)"
+        }
+    }
+    # Side by side: "breakdown part=<name> ms=<median> share=<pct>%" from both.
+    $pyParts = @{}
+    foreach ($l in $pyOut) { if ($l -match '^breakdown part=(\S+) ms=(\S+)') { $pyParts[$Matches[1]] = $Matches[2] } }
+    foreach ($l in $oursOut) {
+        if ($l -match '^breakdown part=(\S+) ms=(\S+)') {
+            $part = $Matches[1]; $ms = $Matches[2]; $r = '-'
+            if ($pyParts.ContainsKey($part)) {
+                $den = [double]::Parse($pyParts[$part], $Invariant)
+                if ($den -gt 0) { $r = ([double]::Parse($ms, $Invariant) / $den).ToString('F3', $Invariant) }
+                Write-Output "breakdown-compare part=$part pytorch-ms=$($pyParts[$part]) meddistill-ms=$ms ratio=$r"
+            }
+        }
+    }
     $ratio = 'pending'
     $a = 0.0; $b = 0.0
     if ([double]::TryParse($ours, [System.Globalization.NumberStyles]::Float, $Invariant, [ref]$a) -and
         [double]::TryParse($py, [System.Globalization.NumberStyles]::Float, $Invariant, [ref]$b) -and $b -gt 0) {
         $ratio = ($a / $b).ToString('F3', $Invariant)
     }
-    Write-Output "engine-step-ms=$ours pytorch-step-ms=$py ratio=$ratio"
+    Write-Output "$Metric=$ours pytorch-step-ms=$py ratio=$ratio"
+}
+
+function Invoke-Bench([string[]]$Arguments) {
+    $what = if ($Arguments.Count -gt 0) { $Arguments[0] } else { '' }
+    switch -Exact ($what) {
+        'engine' { Invoke-BenchTwin 'engine' 'bench/engine_step.py' 'engine-step-ms' $Arguments }
+        'distill' { Invoke-BenchTwin 'distill' 'bench/distill_step.py' 'distill-step-ms' $Arguments }
+        'latency' { Invoke-BenchOurs 'latency' @('batch', 'iters', 'warmup', 'threads', 'device', 'models', 'size') $Arguments }
+        'train' {
+            Invoke-BenchOurs 'train' @('models', 'teachers', 'student', 'sizes', 'batch', 'large-batch', 'steps', 'warmup', 'threads', 'device') $Arguments
+        }
+        default { Stop-Build 2 'usage: ./build.ps1 bench engine|distill|latency|train [OPTIONS] (see ./build.ps1 help)' }
+    }
 }
 
 function Invoke-Publish([string[]]$Arguments) {

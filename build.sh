@@ -35,9 +35,20 @@ Commands:
   bench engine [--steps N] [--warmup N] [--threads T] [--device cpu|cuda]
                     Time one training step in MedDistill and in PyTorch; the last line is
                     "engine-step-ms=<median> pytorch-step-ms=<median> ratio=<ours/pytorch>".
+  bench distill [--steps N] [--warmup N] [--threads T] [--device cpu|cuda] [--breakdown]
+                    Time one Affinity-KD step (ENet <- DeepLabV3+, LM+KMM+AAM, batch 8 of 1x128x128) in
+                    MedDistill and in PyTorch (bench/distill_step.py), compare their first losses; --breakdown
+                    also times the teacher's forward, the student's, each loss term and backward+step. The last
+                    line is "distill-step-ms=<median> pytorch-step-ms=<median> ratio=<ours/pytorch>".
   bench latency [--batch 1,16] [--iters N] [--warmup N] [--threads T] [--device cpu|cuda] [--models a,b] [--size S]
                     Inference ms/image of each network at 1x384x384 (1 channel, 2 classes), eval + no_grad,
                     median of N passes: one "latency model=... batch=..." line each, then a summary table.
+  bench train [--models a,b] [--teachers a,b] [--student S] [--sizes 96,384] [--batch 8] [--large-batch 2]
+              [--steps 2] [--warmup 1] [--threads T] [--device cpu|cuda]
+                    Training images/s (forward, Dice+focal, backward, Adam; random data) of each network and of
+                    ENet distilled (Affinity-KD, all terms) from each teacher, at each size: one "train config=..."
+                    line each, then a table. The defaults (UNet++/DeepLabV3+ at batch 2 from side 256, 2 timed
+                    steps) finish in about 10 minutes on 2 CPU cores; ask for more with the options.
   publish [--rid RID]
                     Self-contained publish of the CLI and the benchmarks into publish/RID (default linux-x64)
                     and publish/meddistill-RID.tar.gz, for machines without a .NET SDK. The native shim is
@@ -47,7 +58,7 @@ Commands:
 
 Set-up (every command): needs the .NET 10 SDK, g++, make and libtorch ($LIBTORCH, else Debian's libtorch-dev).
 As root, missing packages are installed with apt-get (libtorch-dev g++ make, libopenblas0-pthread for speed;
-bench also python3-torch).
+bench engine/distill also python3-torch).
 Environment: LIBTORCH=/path/to/libtorch (or a PyTorch wheel's torch/ folder) to build against another libtorch,
 e.g. a CUDA one; BENCH_PYTHON (default /usr/bin/python3) for the PyTorch half of the benchmark.
 EOF
@@ -244,11 +255,39 @@ cmd_bench() {
   local what="${1:-}"
   [ "$#" -gt 0 ] && shift
   case "$what" in
-    engine) ;;
-    latency) bench_latency "$@"; return ;;
+    engine) bench_twin engine bench/engine_step.py engine-step-ms "$@" ;;
+    distill) bench_twin distill bench/distill_step.py distill-step-ms "$@" ;;
+    latency) bench_latency "$@" ;;
+    train) bench_train "$@" ;;
     *) die 2 "usage: ./build.sh bench engine [--steps N] [--warmup N] [--threads T] [--device cpu|cuda]
-       ./build.sh bench latency [--batch 1,16] [--iters N] [--warmup N] [--threads T] [--device cpu|cuda] [--models a,b] [--size S]" ;;
+       ./build.sh bench distill [--steps N] [--warmup N] [--threads T] [--device cpu|cuda] [--breakdown]
+       ./build.sh bench latency [--batch 1,16] [--iters N] [--warmup N] [--threads T] [--device cpu|cuda] [--models a,b] [--size S]
+       ./build.sh bench train [--models a,b] [--sizes 96,384] [--batch N] [--teacher-batch N] [--steps N] [--warmup N] [--threads T] [--device cpu|cuda]" ;;
   esac
+}
+
+# Compares two comma-separated lists of numbers, each optionally "name:value": "(identical)" when the strings are
+# equal, else the largest absolute difference and where it is.
+compare_values() {
+  [ "$1" = "$2" ] && { echo "(identical)"; return; }
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    n = split(a, x, ","); m = split(b, y, ",")
+    if (n != m) { print "(DIFFERENT: " n " against " m " values)"; exit }
+    worst = -1
+    for (i = 1; i <= n; i++) {
+      name = x[i]; sub(/:.*/, "", name); if (name == x[i]) name = "#" i
+      u = x[i]; v = y[i]; sub(/^[^:]*:/, "", u); sub(/^[^:]*:/, "", v)
+      d = u - v; if (d < 0) d = -d
+      if (d > worst) { worst = d; at = name }
+    }
+    printf "(DIFFERENT: largest |difference| %.6f at %s)\n", worst, at
+  }'
+}
+
+# A benchmark with a PyTorch twin: runs the script, then MedDistill.Bench NAME with the same options, compares the
+# warm-up losses and prints "<metric>=<ours> pytorch-step-ms=<theirs> ratio=<ours/theirs>" last.
+bench_twin() {
+  local name="$1" script="$2" metric="$3"; shift 3
   local args=()
   while [ "$#" -gt 0 ]; do
     case "$1" in
@@ -256,7 +295,9 @@ cmd_bench() {
         [ "$#" -ge 2 ] || die 2 "$1 needs a value"
         args+=("$1" "$2"); shift 2 ;;
       --steps=*|--warmup=*|--threads=*|--device=*|--seed=*) args+=("${1%%=*}" "${1#*=}"); shift ;;
-      *) die 2 "bench engine: unknown argument $1" ;;
+      # Only the distillation step has parts to time.
+      --breakdown) [ "$name" = distill ] || die 2 "bench $name: unknown argument $1"; args+=("$1"); shift ;;
+      *) die 2 "bench $name: unknown argument $1" ;;
     esac
   done
 
@@ -272,50 +313,73 @@ cmd_bench() {
   say "building bench/MedDistill.Bench ($config)"
   dotnet build bench/MedDistill.Bench -c "$config" -v:quiet -nologo -clp:NoSummary
 
-  say "PyTorch: $bench_python bench/engine_step.py ${args[*]}"
+  say "PyTorch: $bench_python $script ${args[*]}"
   local py_out ours_out
-  py_out="$("$bench_python" bench/engine_step.py "${args[@]}")"
+  py_out="$("$bench_python" "$script" "${args[@]}")"
   printf '%s\n' "$py_out"
-  say "MedDistill: MedDistill.Bench engine ${args[*]}"
-  ours_out="$(dotnet "bench/MedDistill.Bench/bin/$config/net10.0/MedDistill.Bench.dll" engine "${args[@]}")"
+  say "MedDistill: MedDistill.Bench $name ${args[*]}"
+  ours_out="$(dotnet "bench/MedDistill.Bench/bin/$config/net10.0/MedDistill.Bench.dll" "$name" "${args[@]}")"
   printf '%s\n' "$ours_out"
 
   local py ours ratio
   py="$(printf '%s\n' "$py_out" | sed -n 's/^pytorch-step-ms=//p' | tail -n 1)"
-  ours="$(printf '%s\n' "$ours_out" | sed -n 's/^engine-step-ms=//p' | tail -n 1)"
-  [ -n "$py" ] || die 1 "engine_step.py printed no pytorch-step-ms line"
-  [ -n "$ours" ] || die 1 "MedDistill.Bench printed no engine-step-ms line"
+  ours="$(printf '%s\n' "$ours_out" | sed -n "s/^$metric=//p" | tail -n 1)"
+  [ -n "$py" ] || die 1 "$script printed no pytorch-step-ms line"
+  [ -n "$ours" ] || die 1 "MedDistill.Bench printed no $metric line"
   # Same seed, same initial draws, same kernels: the first losses agree, so the timings compare equal work.
-  local py_losses ours_losses
-  py_losses="$(printf '%s\n' "$py_out" | sed -n 's/^first-losses=//p' | tail -n 1)"
-  ours_losses="$(printf '%s\n' "$ours_out" | sed -n 's/^first-losses=//p' | tail -n 1)"
-  if [ -n "$py_losses" ] && [ -n "$ours_losses" ]; then
-    echo "first-losses pytorch=$py_losses meddistill=$ours_losses$([ "$py_losses" = "$ours_losses" ] && echo " (identical)" || echo " (DIFFERENT)")"
+  local line py_v ours_v
+  for line in first-terms first-losses; do
+    py_v="$(printf '%s\n' "$py_out" | sed -n "s/^$line=//p" | tail -n 1)"
+    ours_v="$(printf '%s\n' "$ours_out" | sed -n "s/^$line=//p" | tail -n 1)"
+    if [ -n "$py_v" ] && [ -n "$ours_v" ]; then
+      echo "$line pytorch=$py_v meddistill=$ours_v $(compare_values "$py_v" "$ours_v")"
+    fi
+  done
+  # Side by side: "breakdown part=<name> ms=<median> share=<pct>%" from both.
+  if printf '%s\n' "$ours_out" | grep -q '^breakdown part='; then
+    awk '
+      FNR == 1 { side++ }
+      /^breakdown part=/ { split($2, p, "="); split($3, m, "="); ms[side, p[2]] = m[2]; if (side == 1) order[++n] = p[2] }
+      END {
+        for (i = 1; i <= n; i++) {
+          k = order[i]; r = (ms[1, k] > 0 && (2, k) in ms) ? sprintf("%.3f", ms[2, k] / ms[1, k]) : "-"
+          printf "breakdown-compare part=%s pytorch-ms=%s meddistill-ms=%s ratio=%s\n", k, ms[1, k], ms[2, k], r
+        }
+      }' <(printf '%s\n' "$py_out") <(printf '%s\n' "$ours_out")
   fi
   ratio=pending
   if [[ "$ours" =~ ^[0-9.]+$ && "$py" =~ ^[0-9.]+$ ]]; then
     ratio="$(awk -v a="$ours" -v b="$py" 'BEGIN { printf "%.3f", a / b }')"
   fi
-  echo "engine-step-ms=$ours pytorch-step-ms=$py ratio=$ratio"
+  echo "$metric=$ours pytorch-step-ms=$py ratio=$ratio"
 }
 
 # Inference latency of the zoo's networks (no PyTorch twin: the figures stand on their own).
-bench_latency() {
-  local args=()
+bench_latency() { bench_ours latency '--batch|--iters|--warmup|--threads|--device|--models|--size' "$@"; }
+
+# Training images/s of the zoo's networks and of ENet distilled from each teacher (no PyTorch twin either).
+bench_train() {
+  bench_ours train '--models|--teachers|--student|--sizes|--batch|--large-batch|--steps|--warmup|--threads|--device' "$@"
+}
+
+# Runs MedDistill.Bench NAME with the options named in $2 ("--a|--b"), each taking a value.
+bench_ours() {
+  local name="$1" known="$2"; shift 2
+  local args=() flag
   while [ "$#" -gt 0 ]; do
-    case "$1" in
-      --batch|--iters|--warmup|--threads|--device|--models|--size)
-        [ "$#" -ge 2 ] || die 2 "$1 needs a value"
-        args+=("$1" "$2"); shift 2 ;;
-      --batch=*|--iters=*|--warmup=*|--threads=*|--device=*|--models=*|--size=*) args+=("${1%%=*}" "${1#*=}"); shift ;;
-      *) die 2 "bench latency: unknown argument $1" ;;
-    esac
+    flag="${1%%=*}"
+    [[ "$flag" == --* && "|$known|" == *"|$flag|"* ]] || die 2 "bench $name: unknown argument $1"
+    if [ "$flag" != "$1" ]; then args+=("$flag" "${1#*=}"); shift
+    else
+      [ "$#" -ge 2 ] || die 2 "$1 needs a value"
+      args+=("$1" "$2"); shift 2
+    fi
   done
   setup
   say "building bench/MedDistill.Bench ($config)"
   dotnet build bench/MedDistill.Bench -c "$config" -v:quiet -nologo -clp:NoSummary
-  say "MedDistill: MedDistill.Bench latency ${args[*]}"
-  dotnet "bench/MedDistill.Bench/bin/$config/net10.0/MedDistill.Bench.dll" latency "${args[@]}"
+  say "MedDistill: MedDistill.Bench $name ${args[*]}"
+  dotnet "bench/MedDistill.Bench/bin/$config/net10.0/MedDistill.Bench.dll" "$name" "${args[@]}"
 }
 
 # ---- publish ------------------------------------------------------------------------------------

@@ -59,14 +59,6 @@ public static class EngineStep
         }
 
         Console.Error.WriteLine($"libtorch={__version__} threads={get_num_threads()} device={deviceSpec} steps={steps}");
-        return (Median(times), firstLosses);
-    }
-
-    private static double Median(double[] values)
-    {
-        var sorted = (double[])values.Clone();
-        Array.Sort(sorted);
-        int mid = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+        return (Stats.Median(times), firstLosses);
     }
 }

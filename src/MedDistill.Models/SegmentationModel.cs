@@ -53,6 +53,13 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
 
     public override string GetName() => GetType().Name;
 
+    /// <summary>
+    /// Taps are intermediates of this module's own forward that <see cref="forward_features"/> hands out, so its call keeps
+    /// them (and its other direct intermediates) in the caller's scope even without gradients; its submodules still free
+    /// theirs as they return (<see cref="nn.Module.free_intermediates_without_grad"/>).
+    /// </summary>
+    protected override bool FreesIntermediatesWithoutGrad => false;
+
     /// <summary>Every tap this network offers, in forward order; always includes encoder, decoder and logits.</summary>
     public abstract IReadOnlyList<string> TapNames { get; }
 
