@@ -90,7 +90,7 @@ public static class TrainCommand
                 var r = TrainThroughput.Run(config, n, w, dev);
                 results.Add(r);
                 Console.WriteLine(FormattableString.Invariant(
-                    $"train config={config.Label} size={config.Size} batch={config.Batch} steps={r.Steps} median-ms={r.MedianMs:F1} images-per-s={r.ImagesPerSecond:F2} min-ms={r.MinMs:F1} max-ms={r.MaxMs:F1}"));
+                    $"train config={config.Label} size={config.Size} batch={config.Batch} steps={r.Steps} median-ms={r.MedianMs:F1} images-per-s={r.ImagesPerSecond:G4} min-ms={r.MinMs:F1} max-ms={r.MaxMs:F1}"));
             }
 
             Console.WriteLine();
@@ -98,7 +98,7 @@ public static class TrainCommand
             foreach (var label in configs.Select(c => c.Label).Distinct())
                 Console.WriteLine($"{label,-24}" + string.Concat(sizeList.Select(s =>
                     results.FirstOrDefault(r => r.Config.Label == label && r.Config.Size == s) is { } r
-                        ? FormattableString.Invariant( $"{r.ImagesPerSecond:F2} ({r.Config.Batch})").PadLeft(22)
+                        ? FormattableString.Invariant( $"{r.ImagesPerSecond:G3} ({r.Config.Batch})").PadLeft(22)
                         : "-".PadLeft(22))));
             return 0;
         });
