@@ -41,16 +41,8 @@ public static class LatencyCommand
             var names = parse.GetValue(models) is { Length: > 0 } list
                 ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 : ModelRegistry.Names.ToArray();
-            var unknown = names.Where(m => !ModelRegistry.Names.Contains(m, StringComparer.OrdinalIgnoreCase)).ToList();
-            if (unknown.Count > 0)
-            {
-                Console.Error.WriteLine($"bench latency: unknown model(s) {string.Join(", ", unknown)}; known: {string.Join(", ", ModelRegistry.Names)}");
-                return 2;
-            }
-            Device dev;
-            try { dev = torch.device(parse.GetValue(device)!); }
-            catch (ArgumentException e) { Console.Error.WriteLine($"bench latency: --device: {e.Message}"); return 2; }
-            if (parse.GetValue(threads) is > 0 and var t) set_num_threads(t);
+            if (!BenchSetup.KnownModels("latency", names)) return 2;
+            if (BenchSetup.DeviceAndThreads("latency", parse.GetValue(device)!, parse.GetValue(threads)) is not { } dev) return 2;
 
             var options = new ModelOptions(InChannels: 1, Classes: 2);
             Console.Error.WriteLine($"libtorch={__version__} threads={get_num_threads()} device={dev} input=1x{s}x{s} iters={n} warmup={w}");

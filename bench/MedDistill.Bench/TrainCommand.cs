@@ -60,17 +60,8 @@ public static class TrainCommand
             var trained = Names(parse.GetValue(models)!);
             var teacherNames = Names(parse.GetValue(teachers)!);
             var student = parse.GetValue(studentOption)!.Trim();
-            var unknown = trained.Concat(teacherNames).Append(student)
-                .Where(m => !ModelRegistry.Names.Contains(m, StringComparer.OrdinalIgnoreCase)).Distinct().ToList();
-            if (unknown.Count > 0)
-            {
-                Console.Error.WriteLine($"bench train: unknown model(s) {string.Join(", ", unknown)}; known: {string.Join(", ", ModelRegistry.Names)}");
-                return 2;
-            }
-            Device dev;
-            try { dev = torch.device(parse.GetValue(device)!); }
-            catch (ArgumentException e) { Console.Error.WriteLine($"bench train: --device: {e.Message}"); return 2; }
-            if (parse.GetValue(threads) is > 0 and var t) set_num_threads(t);
+            if (!BenchSetup.KnownModels("train", trained.Concat(teacherNames).Append(student))) return 2;
+            if (BenchSetup.DeviceAndThreads("train", parse.GetValue(device)!, parse.GetValue(threads)) is not { } dev) return 2;
 
             int BatchFor(string model, string? teacher, int size) =>
                 size >= LargeSizeFrom && (IsLarge(model) || (teacher is not null && IsLarge(teacher))) ? lb : b;
