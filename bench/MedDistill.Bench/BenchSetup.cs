@@ -25,4 +25,17 @@ internal static class BenchSetup
         if (threads > 0) set_num_threads(threads);
         return dev;
     }
+
+    /// <summary>A comma-separated list of positive integers (batch sizes, image sides); false when any part is not one.</summary>
+    public static bool TryParsePositiveList(string text, out List<int> values)
+    {
+        values = [];
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int v) || v < 1)
+                return false;
+            values.Add(v);
+        }
+        return values.Count > 0;
+    }
 }

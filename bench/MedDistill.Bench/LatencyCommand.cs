@@ -33,7 +33,7 @@ public static class LatencyCommand
                 Console.Error.WriteLine("bench latency: --iters and --size must be >= 1 and --warmup >= 0");
                 return 2;
             }
-            if (!TryParseBatches(parse.GetValue(batches)!, out var batchList))
+            if (!BenchSetup.TryParsePositiveList(parse.GetValue(batches)!, out var batchList))
             {
                 Console.Error.WriteLine($"bench latency: --batch must be positive integers separated by commas (got '{parse.GetValue(batches)}')");
                 return 2;
@@ -64,16 +64,5 @@ public static class LatencyCommand
             return 0;
         });
         return command;
-    }
-
-    private static bool TryParseBatches(string text, out List<int> batches)
-    {
-        batches = [];
-        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
-        {
-            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int b) || b < 1) return false;
-            batches.Add(b);
-        }
-        return batches.Count > 0;
     }
 }

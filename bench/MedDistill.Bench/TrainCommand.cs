@@ -52,7 +52,7 @@ public static class TrainCommand
                 Console.Error.WriteLine("bench train: --steps, --batch and --large-batch must be >= 1 and --warmup >= 0");
                 return 2;
             }
-            if (!TryParseList(parse.GetValue(sizes)!, out var sizeList))
+            if (!BenchSetup.TryParsePositiveList(parse.GetValue(sizes)!, out var sizeList))
             {
                 Console.Error.WriteLine($"bench train: --sizes must be positive integers separated by commas (got '{parse.GetValue(sizes)}')");
                 return 2;
@@ -102,15 +102,4 @@ public static class TrainCommand
         list.Trim().Equals("none", StringComparison.OrdinalIgnoreCase)
             ? []
             : list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-    private static bool TryParseList(string text, out List<int> values)
-    {
-        values = [];
-        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
-        {
-            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v < 1) return false;
-            values.Add(v);
-        }
-        return values.Count > 0;
-    }
 }
