@@ -202,7 +202,7 @@ function Invoke-Main([string[]]$Arguments) {
     if ($target -eq 'table1') { return }
     $watch = [System.Diagnostics.Stopwatch]::StartNew()
     Say "pipeline: profile $profile, target $target, $jobs parallel runs (build/pipeline.proj)"
-    Invoke-Checked dotnet (@('msbuild', 'build/pipeline.proj', '-nologo', '-v:minimal', '-clp:NoSummary', "-m:$jobs", "-t:$($targets[$target])", "-p:Profile=$profile") + $tables)
+    Invoke-Checked dotnet (@('msbuild', 'build/pipeline.proj', '-nologo', '-v:minimal', '-clp:NoSummary', "-m:$jobs", "-t:$($targets[$target])", "-p:Profile=$profile", "-p:Jobs=$jobs") + $tables)
     Say "pipeline done in $([int]$watch.Elapsed.TotalSeconds) s; tables in paper-tables/affinity-kd/$profile/"
 }
 

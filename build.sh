@@ -204,7 +204,7 @@ cmd_main() {
   [ "$target" = table1 ] && return
   local started=$SECONDS
   say "pipeline: profile $profile, target $target, $jobs parallel runs (build/pipeline.proj)"
-  dotnet msbuild build/pipeline.proj -nologo -v:minimal -clp:NoSummary -m:"$jobs" -t:"$targets" -p:Profile="$profile" \
+  dotnet msbuild build/pipeline.proj -nologo -v:minimal -clp:NoSummary -m:"$jobs" -t:"$targets" -p:Profile="$profile" -p:Jobs="$jobs" \
     $(tables_of "$target")
   say "pipeline done in $((SECONDS - started)) s; tables in paper-tables/affinity-kd/$profile/"
   "$md" runs list | tail -n +1 | awk 'NR == 1 || /Failed|Interrupted|Running/' | head -n 20

@@ -47,9 +47,9 @@ public class PhantomTests
         foreach (var site in opts.Sites)
         {
             var files = Directory.GetFiles(Path.Combine(phantom.Directory, site.Name)).Select(Path.GetFileName).Order().ToArray();
-            var expected = Enumerable.Range(0, opts.CasesPerSite).SelectMany(i => new[] { $"Case{i:D2}.nii.gz", $"Case{i:D2}_Segmentation.nii.gz" }).Order();
+            var expected = Enumerable.Range(0, opts.CasesPerSite!.Value).SelectMany(i => new[] { $"Case{i:D2}.nii.gz", $"Case{i:D2}_Segmentation.nii.gz" }).Order();
             Assert.That(files, Is.EqualTo(expected), site.Name);
-            for (int i = 0; i < opts.CasesPerSite; i++)
+            for (int i = 0; i < opts.CasesPerSite!.Value; i++)
             {
                 var image = Nifti.Read(Path.Combine(phantom.Directory, site.Name, $"Case{i:D2}.nii.gz"));
                 var label = Nifti.Read(Path.Combine(phantom.Directory, site.Name, $"Case{i:D2}_Segmentation.nii.gz"));
@@ -105,8 +105,33 @@ public class PhantomTests
         {
             baseline with { Seed = 1 }, baseline with { CasesPerSite = 6 }, baseline with { MinSlices = 17 }, baseline with { MaxSlices = 21 },
             baseline with { MatrixScale = 0.5 }, baseline with { Sites = [.. baseline.Sites.Take(5), baseline.Sites[5] with { NoiseSigma = 0.06 }] },
+            baseline with { Sites = [.. baseline.Sites.Take(5), baseline.Sites[5] with { Cases = 7 }] },
         };
         Assert.That(variants.Select(v => v.Hash()).Append(baseline.Hash()).Distinct().Count(), Is.EqualTo(variants.Length + 1));
+    }
+
+    [Test]
+    public void DefaultCaseCounts_AreTheRealDataSets_AndEachSiteWritesItsOwn()
+    {
+        var defaults = new PhantomOptions();
+        Assert.That(defaults.Sites.Select(s => (s.Name, defaults.CasesOf(s))),
+            Is.EqualTo(new[] { ("RUNMC", 30), ("BMC", 30), ("I2CVB", 19), ("UCL", 13), ("BIDMC", 12), ("HK", 12) }));
+        Assert.That((defaults with { CasesPerSite = 4 }).CasesOf(defaults.Sites[2]), Is.EqualTo(4));
+
+        // Per-site counts reach the files: two sites with 1 and 3 cases.
+        var root = Path.Combine(Path.GetTempPath(), "md-phantom-cases-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var opts = new PhantomOptions
+            {
+                Seed = 3, MinSlices = 3, MaxSlices = 3, MatrixScale = 0.2,
+                Sites = [PhantomSite.Defaults[0] with { Cases = 1 }, PhantomSite.Defaults[3] with { Cases = 3 }],
+            };
+            var result = PhantomGenerator.Generate(root, opts);
+            Assert.That(result.Cases.Select(c => $"{c.Site}/{c.Case}"), Is.EqualTo(new[] { "RUNMC/Case00", "UCL/Case00", "UCL/Case01", "UCL/Case02" }));
+            Assert.That(result.Cases.All(c => File.Exists(c.ImagePath) && File.Exists(c.LabelPath)));
+        }
+        finally { if (Directory.Exists(root)) Directory.Delete(root, true); }
     }
 
     [Test]

@@ -17,7 +17,7 @@ public static class PhantomCommand
         // The same data-directory rules as every other data subcommand (--data-dir, $MEDDISTILL_DATA, data/ at the root).
         var dataDir = DataCommand.DataDirOption();
         var seed = new Option<ulong>("--seed") { Description = "Seed of the anatomy, bias fields and noise", DefaultValueFactory = _ => defaults.Seed };
-        var cases = new Option<int>("--cases-per-site") { Description = "Cases per site (Case00, Case01, ...)", DefaultValueFactory = _ => defaults.CasesPerSite };
+        var cases = new Option<int?>("--cases-per-site") { Description = "Cases of every site (Case00, Case01, ...); default: the real data set's counts (RUNMC 30, BMC 30, I2CVB 19, UCL 13, BIDMC 12, HK 12)" };
         var minSlices = new Option<int>("--min-slices") { Description = "Fewest slices of a case", DefaultValueFactory = _ => defaults.MinSlices };
         var maxSlices = new Option<int>("--max-slices") { Description = "Most slices of a case", DefaultValueFactory = _ => defaults.MaxSlices };
         var scale = new Option<double>("--matrix-scale")

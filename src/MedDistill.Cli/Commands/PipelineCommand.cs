@@ -60,9 +60,10 @@ public static class PipelineCommand
         var dataDir = DataCommand.DataDirOption();
         var device = new Option<string?>("--device") { Description = "Device for every run (cuda:N round-robin over --gpus when set)" };
         var gpus = new Option<int>("--gpus") { Description = "Spread runs over cuda:0..N-1 (one GPU per parallel worker)", DefaultValueFactory = _ => 0 };
+        var jobs = new Option<int>("--jobs") { Description = "Parallel runs of the graph (for its progress estimate)", DefaultValueFactory = _ => 1 };
         var command = new Command("plan", "Map every table cell to a run; write the runs' specs and MSBuild projects, or list them (--dry-run)")
         {
-            profile, tables, output, dryRun, runsDir, dataDir, device, gpus,
+            profile, tables, output, dryRun, runsDir, dataDir, device, gpus, jobs,
         };
         command.SetAction(parse => CliHost.Guard(() =>
         {
@@ -78,7 +79,7 @@ public static class PipelineCommand
                 return CliHost.ExitOk;
             }
             var folder = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(repo, "build", "obj", p.Name));
-            Write(plan, p, folder, store.Root, data, parse.GetValue(device), parse.GetValue(gpus));
+            Write(plan, p, folder, store.Root, data, parse.GetValue(device), parse.GetValue(gpus), Math.Max(1, parse.GetValue(jobs)));
             int teachers = plan.Count(r => r.TeacherKey is null && r.Key.StartsWith("teacher/", StringComparison.Ordinal));
             int finished = plan.Count(r => store.Folder(r.Id).IsFinished);
             Console.WriteLine($"plan {p.Name} ({string.Join(",", wanted)}): {plan.Count} runs ({teachers} teachers), {finished} finished; projects in {folder}");
@@ -115,8 +116,28 @@ public static class PipelineCommand
         Console.WriteLine($"dry run: {plan.Count} runs: {run} to run, {resume} to resume, {skip} finished; then the tables of profile {p.Name}");
     }
 
-    private static void Write(IReadOnlyList<PlannedRun> plan, ExperimentProfile p, string folder, string runs, string data, string? device, int gpus)
+    /// <summary>
+    /// The order the graph hands runs to its workers: target by target, each target's teachers first, then its runs that
+    /// need no teacher (they fill a worker while a teacher trains), then its students in teacher order. A target's students
+    /// so start as soon as its teachers are done, instead of after every teacher of every target.
+    /// </summary>
+    public static IReadOnlyList<PlannedRun> ScheduleOrder(IReadOnlyList<PlannedRun> plan)
     {
+        var teacherRank = plan.Where(r => r.IsTeacher).Select((r, i) => (r.Key, i)).ToDictionary(x => x.Key, x => x.i);
+        var targets = plan.Select(r => r.Spec.Data.Split.Target).Distinct().ToList();
+        return plan
+            .Select((r, i) => (Run: r, Index: i))
+            .OrderBy(x => targets.IndexOf(x.Run.Spec.Data.Split.Target))
+            .ThenBy(x => x.Run.IsTeacher ? 0 : x.Run.TeacherKey is null ? 1 : 2)
+            .ThenBy(x => x.Run.TeacherKey is { } t && teacherRank.TryGetValue(t, out var rank) ? rank : -1)
+            .ThenBy(x => x.Index)
+            .Select(x => x.Run)
+            .ToList();
+    }
+
+    private static void Write(IReadOnlyList<PlannedRun> plan, ExperimentProfile p, string folder, string runs, string data, string? device, int gpus, int jobs)
+    {
+        plan = ScheduleOrder(plan);
         var specs = Path.Combine(folder, "specs");
         var projects = Path.Combine(folder, "runs");
         Directory.CreateDirectory(specs);
@@ -132,19 +153,24 @@ public static class PipelineCommand
             var project = Path.Combine(projects, $"{stage}-{r.Id}.proj");
             keep.Add(project);
             var runDevice = gpus > 0 ? $"cuda:{index++ % gpus}" : device;
-            var args = new List<string> { r.Spec.Kind, Quote(spec), "--quiet", "--runs-dir", Quote(runs), "--data-dir", Quote(data) };
+            var args = new List<string> { r.Spec.Kind, Quote(spec), "--quiet", "--runs-dir", Quote(runs), "--data-dir", Quote(data), "--graph", Quote(folder) };
             if (runDevice is not null) args.AddRange(["--device", runDevice]);
             if (p.ThreadsPerRun > 0) args.AddRange(["--threads", p.ThreadsPerRun.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             var marker = Path.Combine(runs, r.Id, RunFolder.FinishedMarker);
             // Debian's OpenBLAS starts its own threads whatever libtorch's count is; with parallel runs that
             // oversubscribes the cores (an ENet step took twice as long). One BLAS thread per run gives identical results.
             var environment = p.ThreadsPerRun > 0 ? $" EnvironmentVariables=\"OPENBLAS_NUM_THREADS={p.ThreadsPerRun}\"" : "";
+            // A student first asks for its teacher's project: MSBuild builds each project once per graph, so the
+            // teacher trains once and its students wait only for it, not for every teacher.
+            var teacherProject = r.TeacherKey is { } tk ? plan.First(t => t.Key == tk) : null;
+            var dependency = teacherProject is null ? ""
+                : $"\n    <MSBuild Projects=\"{SecurityElement.Escape(Path.Combine(projects, $"teacher-{teacherProject.Id}.proj"))}\" />";
             WriteIfChanged(project, $"""
                 <Project DefaultTargets="Run">
                   <!-- Generated by `meddistill pipeline plan` ({SecurityElement.Escape(r.Key)}); rewritten only when it changes. -->
-                  <Target Name="Run" Inputs="{SecurityElement.Escape(spec)}" Outputs="{SecurityElement.Escape(marker)}">
+                  <Target Name="Run" Inputs="{SecurityElement.Escape(spec)}" Outputs="{SecurityElement.Escape(marker)}">{dependency}
                     <Message Importance="high" Text="{SecurityElement.Escape($"{stage} {r.Key} ({r.Id})")}" />
-                    <Exec Command="{SecurityElement.Escape($"dotnet {Quote(cli)} {string.Join(" ", args)}")}"{environment} />
+                    <Exec Command="{SecurityElement.Escape($"dotnet {Quote(cli)} {string.Join(" ", args)}")}" StandardErrorImportance="high"{environment} />
                   </Target>
                 </Project>
 
@@ -152,6 +178,10 @@ public static class PipelineCommand
         }
         foreach (var stale in Directory.EnumerateFiles(projects, "*.proj"))
             if (!keep.Contains(stale)) File.Delete(stale);
+        // The graph's run list in scheduling order (the Runs target reads it) and its progress manifest.
+        WriteIfChanged(Path.Combine(folder, "order.txt"), string.Join("\n", plan.Select(r =>
+            Path.Combine(projects, $"{(r.IsTeacher ? "teacher" : "student")}-{r.Id}.proj"))) + "\n");
+        new GraphManifest(DateTime.UtcNow, jobs, plan.Select(r => new GraphRun(r.Id, r.IsTeacher ? "teacher" : "student", r.Key)).ToList()).Write(folder);
     }
 
     private static string Quote(string s) => "\"" + s + "\"";

@@ -25,7 +25,8 @@ public static class RunCommands
         Argument<string?> SpecFile, Option<string> Profile, Option<string?> Model, Option<double?> Width, Option<string?> Dataset,
         Option<string?> Target, Option<int?> Epochs, Option<int?> Iterations, Option<int?> BatchSize, Option<long?> Seed,
         Option<string[]> Set, Option<string?> RunsDir, Option<string?> DataDir, Option<string?> Device, Option<int?> Threads,
-        Option<int> Workers, Option<int> CheckpointEvery, Option<bool> PrintSpec, Option<bool> Json, Option<bool> Quiet);
+        Option<int> Workers, Option<int> CheckpointEvery, Option<bool> PrintSpec, Option<bool> Json, Option<bool> Quiet,
+        Option<bool> NoTeacherCache, Option<string?> Graph);
 
     private static Command Build(string name, string description, bool distill)
     {
@@ -49,7 +50,9 @@ public static class RunCommands
             new Option<int>("--checkpoint-every") { Description = "Steps between resume points (also at every epoch end)", DefaultValueFactory = _ => 200 },
             new Option<bool>("--print-spec") { Description = "Print the resolved spec and run id, and stop" },
             new Option<bool>("--json") { Description = "Print the result as JSON" },
-            new Option<bool>("--quiet") { Description = "No progress on stderr" });
+            new Option<bool>("--quiet") { Description = "No progress on stderr" },
+            new Option<bool>("--no-teacher-cache") { Description = "Run the teacher's pass at every step instead of sharing it through the teacher run's cache (same result, slower)" },
+            new Option<string?>("--graph") { Description = "Plan folder of the graph this run belongs to: print the whole graph's progress (stderr) when done" });
         var teacher = new Option<string?>("--teacher") { Description = "Run id of the teacher (a finished train run)" };
         var method = new Option<string?>("--method") { Description = "affinity-kd or emkd (default affinity-kd)" };
         var terms = new Option<string?>("--terms") { Description = "Affinity-KD terms, e.g. lm+kmm+aam (default all three)" };
@@ -57,8 +60,9 @@ public static class RunCommands
         var command = new Command(name, description)
         {
             c.SpecFile, c.Profile, c.Model, c.Width, c.Dataset, c.Target, c.Epochs, c.Iterations, c.BatchSize, c.Seed, c.Set,
-            c.RunsDir, c.DataDir, c.Device, c.Threads, c.Workers, c.CheckpointEvery, c.PrintSpec, c.Json, c.Quiet,
+            c.RunsDir, c.DataDir, c.Device, c.Threads, c.Workers, c.CheckpointEvery, c.PrintSpec, c.Json, c.Quiet, c.Graph,
         };
+        if (distill) command.Options.Add(c.NoTeacherCache);
         if (distill)
         {
             command.Options.Add(teacher);
@@ -128,12 +132,14 @@ public static class RunCommands
         bool json = parse.GetValue(c.Json);
         var trainer = new Trainer(run, new TrainerOptions
         {
-            Device = device, Workers = workers, CheckpointEvery = every,
+            Device = device, Workers = workers, CheckpointEvery = every, ShareTeacherPass = !parse.GetValue(c.NoTeacherCache),
             // Progress goes to stderr, so it never mixes with --json's stdout.
             Progress = parse.GetValue(c.Quiet) ? SilentTrainingProgress.Instance : TextTrainingProgress.ForConsole(),
         });
         var result = trainer.Train();
         Report(run.Folder, result.Metrics, json, result.Outcome.ToString());
+        if (parse.GetValue(c.Graph) is { } graphDir && GraphManifest.TryRead(graphDir) is { } graph)
+            Console.Error.WriteLine(GraphProgress.Line(graph, store, DateTime.UtcNow));
         return CliHost.ExitOk;
     }
 

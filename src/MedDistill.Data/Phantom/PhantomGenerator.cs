@@ -57,7 +57,7 @@ public static class PhantomGenerator
         var partial = Path.Combine(Path.GetDirectoryName(target)!, $".{DatasetName}.partial-{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {
-            var jobs = (from site in options.Sites from c in Enumerable.Range(0, options.CasesPerSite) select (site, c)).ToArray();
+            var jobs = (from site in options.Sites from c in Enumerable.Range(0, options.CasesOf(site)) select (site, c)).ToArray();
             int done = 0;
             var files = new PhantomFile[jobs.Length][];
             Parallel.For(0, jobs.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
@@ -223,7 +223,7 @@ public static class PhantomGenerator
 
     private static IReadOnlyList<PhantomCase> CasesIn(string dir, PhantomOptions options) =>
         (from site in options.Sites
-         from c in Enumerable.Range(0, options.CasesPerSite)
+         from c in Enumerable.Range(0, options.CasesOf(site))
          let name = CaseName(c)
          select new PhantomCase(site.Name, name, Path.Combine(dir, site.Name, name + ".nii.gz"), Path.Combine(dir, site.Name, name + "_Segmentation.nii.gz"))).ToArray();
 

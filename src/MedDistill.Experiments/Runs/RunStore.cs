@@ -75,6 +75,9 @@ public sealed record RunState
     public double? BestValidationDice { get; init; }
     public string? Error { get; init; }
     public DateTime UpdatedUtc { get; init; }
+
+    /// <summary>Wall seconds of the session that finished the run (training and evaluation; for the graph's estimate).</summary>
+    public double? WallSeconds { get; init; }
 }
 
 /// <summary>

@@ -32,6 +32,12 @@ public sealed record TrainerOptions
     public ITrainingProgress Progress { get; init; } = SilentTrainingProgress.Instance;
 
     /// <summary>
+    /// Read the frozen teacher's maps of each step from the teacher run's shared cache and store the ones computed here
+    /// (<see cref="TeacherPassCache"/>); the result is the same bytes either way, only the time differs.
+    /// </summary>
+    public bool ShareTeacherPass { get; init; } = true;
+
+    /// <summary>
     /// Test hook standing in for a kill: called after each step with the number of steps done; returning true stops the
     /// run on the spot, without a checkpoint or any other write (as SIGKILL would).
     /// </summary>
@@ -79,6 +85,7 @@ public sealed class Trainer(PreparedRun run, TrainerOptions? options = null)
 
     private TrainResult TrainHeld(RunFolder folder)
     {
+        var sessionClock = Stopwatch.StartNew();
         if (folder.IsFinished)
         {
             options.Progress.Message($"run {Run.Id} is finished; nothing to do ({folder.Path})");
@@ -129,6 +136,7 @@ public sealed class Trainer(PreparedRun run, TrainerOptions? options = null)
         folder.WriteState(new RunState { Status = RunStatus.Running, Step = position.Step, TotalSteps = totalSteps, Epoch = position.Epoch,
             BestEpoch = position.BestEpoch, BestValidationDice = position.BestValidationDice });
 
+        var teacherPass = options.ShareTeacherPass ? TeacherPassCache.For(Run, device) : null;
         var validationCases = Run.Cache.Cases.Where(c => Run.Split[DataSplit.Validation].Contains(c.Id)).ToList();
         bool bf16 = spec.Precision == "bf16";
         var clock = Stopwatch.StartNew();
@@ -140,7 +148,7 @@ public sealed class Trainer(PreparedRun run, TrainerOptions? options = null)
             long epochEndStep = Math.Min(totalSteps, (long)(epoch + 1) * batchesPerEpoch);
             foreach (var batch in loader.Epoch(epoch, position.BatchInEpoch))
             {
-                var values = Step(batch, student, teacher, objective, optimizer, scheduler, spec.Seed, position.Step, bf16);
+                var values = Step(batch, student, teacher, teacherPass, objective, optimizer, scheduler, spec.Seed, position.Step, bf16);
                 sessionImages += batch.Count;
                 position = position with
                 {
@@ -182,16 +190,18 @@ public sealed class Trainer(PreparedRun run, TrainerOptions? options = null)
         TrainingCheckpoint.SaveWeights(folder.ModelPath, student,
             WeightsMetadata(validationCases.Count > 0 ? position.BestEpoch ?? position.Epoch - 1 : position.Epoch - 1, position.BestValidationDice));
 
+        if (teacherPass is not null)
+            options.Progress.Message($"run {Run.Id}: teacher pass of {teacherPass.Hits} steps read from {teacherPass.Folder}, {teacherPass.Misses} computed and stored");
         var metrics = CaseEvaluator.EvaluateRun(Run, student, options.Device, options.EvaluationBatchSize, options.Progress);
         folder.WriteState(new RunState { Status = RunStatus.Finished, Step = position.Step, TotalSteps = totalSteps, Epoch = position.Epoch,
-            BestEpoch = position.BestEpoch, BestValidationDice = position.BestValidationDice });
+            BestEpoch = position.BestEpoch, BestValidationDice = position.BestValidationDice, WallSeconds = sessionClock.Elapsed.TotalSeconds });
         folder.MarkFinished();
         return new TrainResult(TrainOutcome.Finished, Run.Id, position.Step, resumed, metrics);
     }
 
     /// <summary>One optimiser step in its own dispose scope; returns the loss values (total and per term, unweighted).</summary>
-    private static StepValues Step(HostBatch batch, SegmentationModel student, SegmentationModel? teacher, Objective objective,
-        Optimizer optimizer, LRScheduler? scheduler, long seed, long step, bool bf16)
+    private static StepValues Step(HostBatch batch, SegmentationModel student, SegmentationModel? teacher, TeacherPassCache? teacherPass,
+        Objective objective, Optimizer optimizer, LRScheduler? scheduler, long seed, long step, bool bf16)
     {
         using var scope = NewDisposeScope();
         manual_seed(unchecked((long)Xoshiro256.Mix(unchecked((ulong)seed), StepSeedStream, (ulong)step)));
@@ -203,8 +213,13 @@ public sealed class Trainer(PreparedRun run, TrainerOptions? options = null)
         using (bf16 ? autocast(device.Type) : null)
         {
             if (teacher is not null)
-                using (no_grad())
-                    teacherMaps = teacher.forward_features(image, objective.TeacherTaps.ToArray());
+            {
+                FeatureMaps TeacherPass()
+                {
+                    using (no_grad()) return teacher.forward_features(image, objective.TeacherTaps.ToArray());
+                }
+                teacherMaps = teacherPass is null ? TeacherPass() : teacherPass.Get(step, objective.TeacherTaps, device, TeacherPass);
+            }
             studentMaps = student.forward_features(image, objective.StudentTaps.ToArray());
         }
         // Losses in float32 whatever the forward's precision.
