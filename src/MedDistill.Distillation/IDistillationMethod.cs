@@ -17,7 +17,7 @@ namespace MedDistill.Distillation;
 /// </summary>
 public interface IDistillationMethod : IDisposable
 {
-    /// <summary>The registry name: <c>none</c>, <c>affinity-kd</c>, <c>emkd</c>.</summary>
+    /// <summary>The registry name: <c>none</c>, <c>affinity-kd</c>, <c>emkd</c>, <c>mskd</c>.</summary>
     string Name { get; }
 
     /// <summary>Feature taps the student's forward_features must capture (logits are always there and are not listed).</summary>
@@ -26,7 +26,7 @@ public interface IDistillationMethod : IDisposable
     /// <summary>Feature taps the teacher's forward_features must capture.</summary>
     IReadOnlyList<string> TeacherTaps { get; }
 
-    /// <summary>Parameters the method trains (e.g. KMM's adapter); they join the student's optimiser. Empty if none.</summary>
+    /// <summary>Parameters the method trains (e.g. KMM's or FFD's adapters); they join the student's optimiser. Empty if none.</summary>
     IEnumerable<nn.Parameter> TrainableParameters();
 
     /// <summary>The module holding those parameters, for checkpoints (its state_dict); null if the method trains nothing.</summary>

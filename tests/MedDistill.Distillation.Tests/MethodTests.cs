@@ -90,7 +90,7 @@ public class MethodTests
     [Test]
     public void FactoryResolvesNames()
     {
-        Assert.That(DistillationMethods.Names, Is.EqualTo(new[] { "none", "affinity-kd", "emkd" }));
+        Assert.That(DistillationMethods.Names, Is.EqualTo(new[] { "none", "affinity-kd", "emkd", "mskd" }));
         manual_seed(31);
         using var student = ModelRegistry.Create("enet", new ModelOptions(1, 2, 0.25));
         using var teacher = ModelRegistry.Create("enet", new ModelOptions(1, 2, 0.5));
@@ -111,7 +111,7 @@ public class MethodTests
             Assert.That(akd.TrainableModule, Is.SameAs(kmm));
             Assert.That(akd.TrainableModule!.state_dict(keep_vars: true).Keys, Is.EquivalentTo(new[] { "adapter.weight", "adapter.bias" }));
         }
-        Assert.Throws<ArgumentException>(() => DistillationMethods.Create("mskd", null, student, teacher));
+        Assert.Throws<ArgumentException>(() => DistillationMethods.Create("cakd", null, student, teacher));
         Assert.Throws<ArgumentException>(() => DistillationMethods.Create("emkd", new() { Emkd = new() { TapPairs = [new("encoder", "nope")] } }, student, teacher));
     }
 

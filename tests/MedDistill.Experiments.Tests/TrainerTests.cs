@@ -111,7 +111,7 @@ public class TrainerTests
 public class DistillationRunTests
 {
     [Test]
-    public void AStudentIsDistilledFromAFinishedTeacherRunThatStaysUntouched([Values("affinity-kd", "emkd")] string method)
+    public void AStudentIsDistilledFromAFinishedTeacherRunThatStaysUntouched([Values("affinity-kd", "emkd", "mskd")] string method)
     {
         var store = ExperimentFixture.NewStore();
         var teacherSpec = ExperimentFixture.Tiny("unet", 0.125) with { Schedule = ExperimentFixture.Tiny().Schedule with { Epochs = 1 } };
@@ -127,7 +127,12 @@ public class DistillationRunTests
         Assert.That(result.Outcome, Is.EqualTo(TrainOutcome.Finished));
         Assert.That(File.ReadAllBytes(teacherFolder.ModelPath), Is.EqualTo(teacherBytes), "the teacher's weights are not changed");
         var header = File.ReadAllLines(run.Folder.StepLogPath)[0];
-        Assert.That(header, Is.EqualTo(method == "emkd" ? "step,epoch,lr,total,dice,focal,pmd,imd,rad" : "step,epoch,lr,total,dice,focal,lm,kmm,aam"));
+        Assert.That(header, Is.EqualTo(method switch
+        {
+            "emkd" => "step,epoch,lr,total,dice,focal,pmd,imd,rad",
+            "mskd" => "step,epoch,lr,total,dice,focal,ffd,rgd",
+            _ => "step,epoch,lr,total,dice,focal,lm,kmm,aam",
+        }));
         // Every distillation term was computed and finite at every step.
         foreach (var row in File.ReadAllLines(run.Folder.StepLogPath).Skip(1))
             Assert.That(row.Split(',').Skip(4).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)), Has.All.Matches<double>(double.IsFinite));

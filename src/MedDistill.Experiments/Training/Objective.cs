@@ -56,6 +56,7 @@ public sealed class Objective : IDisposable
                 AffinityKdMethod.MethodName => AffinityKdTermNames.Format(options.AffinityKd.Terms).Split('+'),
                 Distillation.Emkd.EmkdMethod.MethodName =>
                     [Distillation.Emkd.EmkdMethod.PixelTerm, Distillation.Emkd.EmkdMethod.ImportanceMapTerm, Distillation.Emkd.EmkdMethod.RegionAffinityTerm],
+                Distillation.Mskd.MskdMethod.MethodName => [Distillation.Mskd.MskdMethod.FilteringTerm, Distillation.Mskd.MskdMethod.GraphTerm],
                 _ => [],
             });
         }
@@ -98,6 +99,11 @@ public sealed class Objective : IDisposable
                 var emkd = Bind<Distillation.Emkd.EmkdOptions>(method.Options, "method.options") ?? new Distillation.Emkd.EmkdOptions();
                 emkd.Validate();
                 options = options with { Emkd = emkd };
+                break;
+            case Distillation.Mskd.MskdMethod.MethodName:
+                var mskd = Bind<Distillation.Mskd.MskdOptions>(method.Options, "method.options") ?? new Distillation.Mskd.MskdOptions();
+                mskd.Validate();
+                options = options with { Mskd = mskd };
                 break;
             default:
                 if (method.Options is { Count: > 0 }) throw new ArgumentException($"method.options: method {name} has no options");
