@@ -21,7 +21,7 @@ usage() {
 Usage: ./build.sh [COMMAND] [OPTIONS]
 
 Commands:
-  (none) [--profile phantom|paper|nightly] [--target all|table1|table2|table3|table4|prepare|plan]
+  (none) [--profile phantom|smoke|paper|nightly] [--target all|table1|table2|table3|table4|prepare|plan]
          [--dry-run] [--jobs N]
                     The main job: set up, build everything (Release), ./meddistill info, Table 1, then the
                     reproduction graph build/pipeline.proj (fetch or generate the data, preprocess, train the
@@ -32,14 +32,16 @@ Commands:
   build             Set up and build everything (Release).
   test [ARGS...]    Set up, build, run every test of MedDistill.sln; the last line is
                     "N passed, M failed, K skipped". Extra ARGS go to dotnet test (e.g. --filter Name~Core).
-  bench engine [--steps N] [--warmup N] [--threads T] [--device cpu|cuda]
-                    Time one training step in MedDistill and in PyTorch; the last line is
-                    "engine-step-ms=<median> pytorch-step-ms=<median> ratio=<ours/pytorch>".
-  bench distill [--steps N] [--warmup N] [--threads T] [--device cpu|cuda] [--breakdown]
+  bench engine [--steps N] [--warmup N] [--threads T] [--device cpu|cuda] [--rounds 5]
+                    Time one training step in MedDistill and in PyTorch, in interleaved rounds (PyTorch, MedDistill,
+                    PyTorch, ...); the last line is "engine-step-ms=<median> pytorch-step-ms=<median>
+                    ratio=<median of the rounds' ours/pytorch> ratio-min=.. ratio-max=.. rounds=N".
+  bench distill [--steps N] [--warmup N] [--threads T] [--device cpu|cuda] [--breakdown] [--rounds 5]
                     Time one Affinity-KD step (ENet <- DeepLabV3+, LM+KMM+AAM, batch 8 of 1x128x128) in
                     MedDistill and in PyTorch (bench/distill_step.py), compare their first losses; --breakdown
                     also times the teacher's forward, the student's, each loss term and backward+step. The last
-                    line is "distill-step-ms=<median> pytorch-step-ms=<median> ratio=<ours/pytorch>".
+                    line is "distill-step-ms=<median> pytorch-step-ms=<median> ratio=<median> ratio-min=..
+                    ratio-max=.. rounds=N" (interleaved rounds, as bench engine).
   bench latency [--batch 1,16] [--iters N] [--warmup N] [--threads T] [--device cpu|cuda] [--models a,b] [--size S]
                     Inference ms/image of each network at 1x384x384 (1 channel, 2 classes), eval + no_grad,
                     median of N passes: one "latency model=... batch=..." line each, then a summary table.
@@ -178,7 +180,7 @@ cmd_main() {
   if [ -z "$profile" ]; then
     if [ -d "${MEDDISTILL_DATA:-$root/data}/multisite-prostate" ]; then profile=paper; else profile=phantom; fi
   fi
-  case "$profile" in phantom|paper|nightly) ;; *) die 2 "--profile $profile: use phantom, paper or nightly" ;; esac
+  case "$profile" in phantom|smoke|paper|nightly) ;; *) die 2 "--profile $profile: use phantom, smoke, paper or nightly" ;; esac
   case "$target" in
     all) targets=Tables ;; table1) targets=Table1 ;; table2) targets=Table2 ;; table3) targets=Table3 ;; table4) targets=Table4 ;;
     prepare) targets=Prepare ;; plan) targets=Plan ;;
@@ -259,8 +261,8 @@ cmd_bench() {
     distill) bench_twin distill bench/distill_step.py distill-step-ms "$@" ;;
     latency) bench_latency "$@" ;;
     train) bench_train "$@" ;;
-    *) die 2 "usage: ./build.sh bench engine [--steps N] [--warmup N] [--threads T] [--device cpu|cuda]
-       ./build.sh bench distill [--steps N] [--warmup N] [--threads T] [--device cpu|cuda] [--breakdown]
+    *) die 2 "usage: ./build.sh bench engine [--steps N] [--warmup N] [--threads T] [--device cpu|cuda] [--rounds N]
+       ./build.sh bench distill [--steps N] [--warmup N] [--threads T] [--device cpu|cuda] [--breakdown] [--rounds N]
        ./build.sh bench latency [--batch 1,16] [--iters N] [--warmup N] [--threads T] [--device cpu|cuda] [--models a,b] [--size S]
        ./build.sh bench train [--models a,b] [--sizes 96,384] [--batch N] [--teacher-batch N] [--steps N] [--warmup N] [--threads T] [--device cpu|cuda]" ;;
   esac
@@ -284,22 +286,27 @@ compare_values() {
   }'
 }
 
-# A benchmark with a PyTorch twin: runs the script, then MedDistill.Bench NAME with the same options, compares the
-# warm-up losses and prints "<metric>=<ours> pytorch-step-ms=<theirs> ratio=<ours/theirs>" last.
+# A benchmark with a PyTorch twin, in interleaved rounds: each round runs the script, then MedDistill.Bench NAME with the
+# same options (A B A B ...), so both sides see the same neighbours on a shared machine. The first round's output is
+# printed whole (first losses compared, breakdown side by side); each round then prints its ratio, and the last line
+# is "<metric>=<median ours> pytorch-step-ms=<median theirs> ratio=<median of the rounds' ratios> ratio-min=.. ratio-max=.. rounds=N".
 bench_twin() {
   local name="$1" script="$2" metric="$3"; shift 3
-  local args=()
+  local args=() rounds=5
   while [ "$#" -gt 0 ]; do
     case "$1" in
       --steps|--warmup|--threads|--device|--seed)
         [ "$#" -ge 2 ] || die 2 "$1 needs a value"
         args+=("$1" "$2"); shift 2 ;;
       --steps=*|--warmup=*|--threads=*|--device=*|--seed=*) args+=("${1%%=*}" "${1#*=}"); shift ;;
+      --rounds) [ "$#" -ge 2 ] || die 2 "$1 needs a value"; rounds="$2"; shift 2 ;;
+      --rounds=*) rounds="${1#*=}"; shift ;;
       # Only the distillation step has parts to time.
       --breakdown) [ "$name" = distill ] || die 2 "bench $name: unknown argument $1"; args+=("$1"); shift ;;
       *) die 2 "bench $name: unknown argument $1" ;;
     esac
   done
+  [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die 2 "--rounds $rounds: a positive number"
 
   local extra=()
   # Only Debian's interpreter is ours to provision; a custom BENCH_PYTHON must come with torch.
@@ -313,21 +320,42 @@ bench_twin() {
   say "building bench/MedDistill.Bench ($config)"
   dotnet build bench/MedDistill.Bench -c "$config" -v:quiet -nologo -clp:NoSummary
 
-  say "PyTorch: $bench_python $script ${args[*]}"
-  local py_out ours_out
-  py_out="$("$bench_python" "$script" "${args[@]}")"
-  printf '%s\n' "$py_out"
-  say "MedDistill: MedDistill.Bench $name ${args[*]}"
-  ours_out="$(dotnet "bench/MedDistill.Bench/bin/$config/net10.0/MedDistill.Bench.dll" "$name" "${args[@]}")"
-  printf '%s\n' "$ours_out"
+  local py_out ours_out py ours round pys=() ourss=() ratios=()
+  for ((round = 1; round <= rounds; round++)); do
+    say "round $round/$rounds: PyTorch ($bench_python $script ${args[*]}), then MedDistill (MedDistill.Bench $name ${args[*]})"
+    py_out="$("$bench_python" "$script" "${args[@]}")"
+    ours_out="$(dotnet "bench/MedDistill.Bench/bin/$config/net10.0/MedDistill.Bench.dll" "$name" "${args[@]}")"
+    py="$(printf '%s\n' "$py_out" | sed -n 's/^pytorch-step-ms=//p' | tail -n 1)"
+    ours="$(printf '%s\n' "$ours_out" | sed -n "s/^$metric=//p" | tail -n 1)"
+    [ -n "$py" ] || die 1 "$script printed no pytorch-step-ms line"
+    [ -n "$ours" ] || die 1 "MedDistill.Bench printed no $metric line"
+    if [ "$round" = 1 ]; then
+      printf '%s\n' "$py_out"
+      printf '%s\n' "$ours_out"
+      bench_twin_first_round "$py_out" "$ours_out"
+    fi
+    pys+=("$py"); ourss+=("$ours")
+    ratios+=("$(awk -v a="$ours" -v b="$py" 'BEGIN { printf "%.3f", a / b }')")
+    echo "round $round: $metric=$ours pytorch-step-ms=$py ratio=${ratios[-1]}"
+  done
+  local median_py median_ours summary
+  median_py="$(printf '%s\n' "${pys[@]}" | median_of)"
+  median_ours="$(printf '%s\n' "${ourss[@]}" | median_of)"
+  summary="$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ v[NR] = $1 } END {
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "ratio=%.3f ratio-min=%.3f ratio-max=%.3f", m, v[1], v[NR] }')"
+  echo "$metric=$median_ours pytorch-step-ms=$median_py $summary rounds=$rounds"
+}
 
-  local py ours ratio
-  py="$(printf '%s\n' "$py_out" | sed -n 's/^pytorch-step-ms=//p' | tail -n 1)"
-  ours="$(printf '%s\n' "$ours_out" | sed -n "s/^$metric=//p" | tail -n 1)"
-  [ -n "$py" ] || die 1 "$script printed no pytorch-step-ms line"
-  [ -n "$ours" ] || die 1 "MedDistill.Bench printed no $metric line"
-  # Same seed, same initial draws, same kernels: the first losses agree, so the timings compare equal work.
-  local line py_v ours_v
+# Median of numbers, one per line on stdin.
+median_of() {
+  sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit; printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# The first round's comparisons: equal first losses (same seed, same kernels: the timings compare equal work) and,
+# with --breakdown, each part side by side.
+bench_twin_first_round() {
+  local py_out="$1" ours_out="$2" line py_v ours_v
   for line in first-terms first-losses; do
     py_v="$(printf '%s\n' "$py_out" | sed -n "s/^$line=//p" | tail -n 1)"
     ours_v="$(printf '%s\n' "$ours_out" | sed -n "s/^$line=//p" | tail -n 1)"
@@ -335,7 +363,6 @@ bench_twin() {
       echo "$line pytorch=$py_v meddistill=$ours_v $(compare_values "$py_v" "$ours_v")"
     fi
   done
-  # Side by side: "breakdown part=<name> ms=<median> share=<pct>%" from both.
   if printf '%s\n' "$ours_out" | grep -q '^breakdown part='; then
     awk '
       FNR == 1 { side++ }
@@ -347,11 +374,6 @@ bench_twin() {
         }
       }' <(printf '%s\n' "$py_out") <(printf '%s\n' "$ours_out")
   fi
-  ratio=pending
-  if [[ "$ours" =~ ^[0-9.]+$ && "$py" =~ ^[0-9.]+$ ]]; then
-    ratio="$(awk -v a="$ours" -v b="$py" 'BEGIN { printf "%.3f", a / b }')"
-  fi
-  echo "$metric=$ours pytorch-step-ms=$py ratio=$ratio"
 }
 
 # Inference latency of the zoo's networks (no PyTorch twin: the figures stand on their own).

@@ -24,7 +24,7 @@ public static class PipelineCommand
     }
 
     private static Option<string> ProfileOption() =>
-        new("--profile") { Description = "phantom, paper or nightly", DefaultValueFactory = _ => "phantom" };
+        new("--profile") { Description = "phantom, smoke, paper or nightly", DefaultValueFactory = _ => "phantom" };
 
     private static Command Prepare()
     {

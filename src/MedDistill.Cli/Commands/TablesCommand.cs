@@ -73,7 +73,7 @@ public static class TablesCommand
 
     private static Command CreateAffinityRunTable(string table)
     {
-        var profile = new Option<string>("--profile") { Description = "phantom, paper or nightly", DefaultValueFactory = _ => "phantom" };
+        var profile = new Option<string>("--profile") { Description = "phantom, smoke, paper or nightly", DefaultValueFactory = _ => "phantom" };
         var output = new Option<string?>("--out") { Description = "Folder for the tables (default paper-tables/affinity-kd/<profile>)" };
         var runsDir = new Option<string?>("--runs-dir") { Description = $"Runs folder (default: ${RunStore.EnvironmentVariable}, else runs/ at the repository root)" };
         var published = new Option<string?>("--published") { Description = "Folder of the published values (default paper-tables/affinity-kd/published)" };
@@ -107,6 +107,7 @@ public static class TablesCommand
                 var source = Path.Combine(repo, DefaultAffinityKdFolder, name);
                 if (File.Exists(source)) File.Copy(source, Path.Combine(folder, name), overwrite: true);
             }
+            Console.WriteLine($"wrote {AffinityKdRuns.Write(plan, store, folder)}");
             if (table == "all")
                 foreach (var f in AffinityKdReport.Write(p, plan, built, store, DataCommand.ResolveDataDir(parse.GetValue(dataDir)), folder, Device.CPU))
                     Console.WriteLine($"wrote {f}");

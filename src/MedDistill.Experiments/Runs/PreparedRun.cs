@@ -69,6 +69,7 @@ public sealed class PreparedRun
         if (!(s.LearningRate > 0)) Fail("schedule.learningRate", $"{s.LearningRate} must be positive");
         if (!LrSchedules.Contains(s.LrSchedule)) Fail("schedule.lrSchedule", $"'{s.LrSchedule}' must be one of {string.Join(", ", LrSchedules)}");
         if (s.CyclicStepSize < 1) Fail("schedule.cyclicStepSize", $"{s.CyclicStepSize} must be at least 1");
+        if (s.ValidateEvery is < 1) Fail("schedule.validateEvery", $"{s.ValidateEvery} must be at least 1 (or left out: validate at epoch ends)");
         if (!(s.MinLearningRate >= 0) || s.MinLearningRate >= s.LearningRate)
             Fail("schedule.minLearningRate", $"{s.MinLearningRate} must be at least 0 and below learningRate {s.LearningRate}");
         if (s.Momentum is < 0 or >= 1) Fail("schedule.momentum", $"{s.Momentum} must be in [0, 1)");

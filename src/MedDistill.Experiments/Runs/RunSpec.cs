@@ -91,6 +91,12 @@ public sealed record ScheduleSpec
 
     public int CyclicStepSize { get; init; } = 2000;
     public double MinLearningRate { get; init; } = 1e-6;
+
+    /// <summary>
+    /// Validate (and keep the best weights) every this many steps and at the last step, instead of at every epoch end;
+    /// null = at epoch ends. Short runs need more points than their few epochs give to show a plateau.
+    /// </summary>
+    public int? ValidateEvery { get; init; }
 }
 
 /// <summary>

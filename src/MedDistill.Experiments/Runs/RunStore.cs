@@ -101,6 +101,7 @@ public sealed class RunFolder(string path, string id)
     public string SplitPath => Combine("split.json");
     public string StepLogPath => Combine("log.csv");
     public string EpochLogPath => Combine("epochs.csv");
+    public string ValidationLogPath => Combine("validation.csv");
     public string CheckpointDir => Combine("checkpoints");
     public string LastCheckpointPath => System.IO.Path.Combine(CheckpointDir, "last.safetensors");
     public string BestCheckpointPath => System.IO.Path.Combine(CheckpointDir, "best.safetensors");

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using MedDistill.Data.Loading;
 using MedDistill.Data.Randomness;
+using MedDistill.Data.Preprocessing;
 using MedDistill.Data.Splits;
 using MedDistill.Evaluation;
 using MedDistill.Experiments.Evaluation;
@@ -159,6 +160,12 @@ public sealed class Trainer(PreparedRun run, TrainerOptions? options = null)
                 log.Step(position.Step, epoch, lr, values);
                 options.Progress.Step(new StepReport(position.Step, totalSteps, epoch, values.Total, lr, sessionImages / Math.Max(1e-9, clock.Elapsed.TotalSeconds)));
                 if (options.KillAfterStep?.Invoke(position.Step) == true) return new TrainResult(TrainOutcome.Killed, Run.Id, position.Step, resumed, null);
+                if (spec.Schedule.ValidateEvery is int every && validationCases.Count > 0 && (position.Step % every == 0 || position.Step == totalSteps))
+                {
+                    (position, var stepDice, var stepBest) = Validate(student, validationCases, position, epoch, bf16);
+                    log.Validation(position.Step, epoch, stepDice, lr);
+                    options.Progress.Message($"step {position.Step}/{totalSteps}: validation Dice {stepDice:0.0000}{(stepBest ? " (best so far)" : "")}");
+                }
                 if (position.Step >= epochEndStep) break;
                 if (position.Step % options.CheckpointEvery == 0) Checkpoint(student, objective, optimizer, scheduler, position, totalSteps, log);
             }
@@ -167,16 +174,10 @@ public sealed class Trainer(PreparedRun run, TrainerOptions? options = null)
             double meanLoss = position.EpochLossSum / Math.Max(1, position.EpochLossCount);
             double? dice = null;
             bool best = false;
-            if (validationCases.Count > 0)
+            if (validationCases.Count > 0 && spec.Schedule.ValidateEvery is null)
             {
-                var predictor = new VolumePredictor(student, Run.CacheDir, spec.Data.Channels, options.EvaluationBatchSize, device, bf16);
-                dice = validationCases.Select(c => CaseEvaluator.MeanForegroundDice(predictor.Predict(c), c, Run.CacheDir, spec.Model.Classes)).Average();
-                best = position.BestValidationDice is not double b || dice > b;
-                if (best)
-                {
-                    TrainingCheckpoint.SaveWeights(folder.BestCheckpointPath, student, WeightsMetadata(epoch, dice));
-                    position = position with { BestEpoch = epoch, BestValidationDice = dice };
-                }
+                (position, var d, best) = Validate(student, validationCases, position, epoch, bf16);
+                dice = d;
             }
             log.Epoch(epoch, position.Step, meanLoss, dice, optimizer.ParamGroups[0].LearningRate);
             options.Progress.EpochEnd(epoch, meanLoss, dice, best);
@@ -197,6 +198,22 @@ public sealed class Trainer(PreparedRun run, TrainerOptions? options = null)
             BestEpoch = position.BestEpoch, BestValidationDice = position.BestValidationDice, WallSeconds = sessionClock.Elapsed.TotalSeconds });
         folder.MarkFinished();
         return new TrainResult(TrainOutcome.Finished, Run.Id, position.Step, resumed, metrics);
+    }
+
+    /// <summary>Mean validation Dice of the current weights; the best so far are saved as the run's candidate result.</summary>
+    private (TrainingPosition Position, double Dice, bool Best) Validate(SegmentationModel student, IReadOnlyList<CachedCase> cases,
+        TrainingPosition position, int epoch, bool bf16)
+    {
+        var spec = Run.Spec;
+        var predictor = new VolumePredictor(student, Run.CacheDir, spec.Data.Channels, options.EvaluationBatchSize, options.Device, bf16);
+        double dice = cases.Select(c => CaseEvaluator.MeanForegroundDice(predictor.Predict(c), c, Run.CacheDir, spec.Model.Classes)).Average();
+        bool best = position.BestValidationDice is not double b || dice > b;
+        if (best)
+        {
+            TrainingCheckpoint.SaveWeights(Run.Folder.BestCheckpointPath, student, WeightsMetadata(epoch, dice));
+            position = position with { BestEpoch = epoch, BestValidationDice = dice };
+        }
+        return (position, dice, best);
     }
 
     /// <summary>One optimiser step in its own dispose scope; returns the loss values (total and per term, unweighted).</summary>
@@ -303,57 +320,3 @@ public sealed class Trainer(PreparedRun run, TrainerOptions? options = null)
 /// <summary>The loss values of one step: the weighted total and each term unweighted, in <see cref="Objective.TermNames"/> order.</summary>
 public readonly record struct StepValues(double Total, double[] Terms);
 
-/// <summary>
-/// log.csv (one row per step: step, epoch, lr, total, terms) and epochs.csv (one per epoch: epoch, step, mean loss,
-/// validation Dice, lr). On resume both are cut back to the checkpoint, so rows the killed session wrote after it are
-/// not duplicated when the steps run again.
-/// </summary>
-internal sealed class RunLogs
-{
-    private readonly RunFolder folder;
-    private readonly StringBuilder pending = new();
-
-    public RunLogs(RunFolder folder, IReadOnlyList<string> termNames, TrainingPosition? resumeFrom)
-    {
-        this.folder = folder;
-        var stepHeader = "step,epoch,lr,total," + string.Join(",", termNames);
-        const string epochHeader = "epoch,step,mean_loss,validation_dice,lr";
-        Reset(folder.StepLogPath, stepHeader, resumeFrom is null ? -1 : resumeFrom.Step);
-        Reset(folder.EpochLogPath, epochHeader, resumeFrom is null ? -1 : resumeFrom.Epoch);
-    }
-
-    /// <summary>Keeps the header and the rows whose first column is at most <paramref name="keepUpTo"/> (-1: none).</summary>
-    private static void Reset(string path, string header, long keepUpTo)
-    {
-        var rows = new List<string> { header };
-        if (keepUpTo >= 0 && File.Exists(path))
-            rows.AddRange(File.ReadAllLines(path).Skip(1).Where(l =>
-                long.TryParse(l.Split(',')[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var k) && k <= keepUpTo));
-        AtomicFile.WriteAllText(path, string.Join("\n", rows) + "\n");
-    }
-
-    public void Step(long step, int epoch, double lr, StepValues v)
-    {
-        pending.Append(step).Append(',').Append(epoch + 1).Append(',').Append(F(lr)).Append(',').Append(F(v.Total));
-        foreach (var t in v.Terms) pending.Append(',').Append(F(t));
-        pending.Append('\n');
-        if (pending.Length > 64 * 1024) Flush();
-    }
-
-    /// <summary>Epochs are numbered from 1 in the file; the reset above compares with the 0-based next epoch, so it keeps finished epochs.</summary>
-    public void Epoch(int epoch, long step, double meanLoss, double? dice, double lr)
-    {
-        Flush();
-        File.AppendAllText(folder.EpochLogPath, string.Create(CultureInfo.InvariantCulture,
-            $"{epoch + 1},{step},{F(meanLoss)},{(dice is double d ? F(d) : "")},{F(lr)}\n"));
-    }
-
-    public void Flush()
-    {
-        if (pending.Length == 0) return;
-        File.AppendAllText(folder.StepLogPath, pending.ToString());
-        pending.Clear();
-    }
-
-    private static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
-}
