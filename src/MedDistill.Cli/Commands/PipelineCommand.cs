@@ -116,28 +116,9 @@ public static class PipelineCommand
         Console.WriteLine($"dry run: {plan.Count} runs: {run} to run, {resume} to resume, {skip} finished; then the tables of profile {p.Name}");
     }
 
-    /// <summary>
-    /// The order the graph hands runs to its workers: target by target, each target's teachers first, then its runs that
-    /// need no teacher (they fill a worker while a teacher trains), then its students in teacher order. A target's students
-    /// so start as soon as its teachers are done, instead of after every teacher of every target.
-    /// </summary>
-    public static IReadOnlyList<PlannedRun> ScheduleOrder(IReadOnlyList<PlannedRun> plan)
-    {
-        var teacherRank = plan.Where(r => r.IsTeacher).Select((r, i) => (r.Key, i)).ToDictionary(x => x.Key, x => x.i);
-        var targets = plan.Select(r => r.Spec.Data.Split.Target).Distinct().ToList();
-        return plan
-            .Select((r, i) => (Run: r, Index: i))
-            .OrderBy(x => targets.IndexOf(x.Run.Spec.Data.Split.Target))
-            .ThenBy(x => x.Run.IsTeacher ? 0 : x.Run.TeacherKey is null ? 1 : 2)
-            .ThenBy(x => x.Run.TeacherKey is { } t && teacherRank.TryGetValue(t, out var rank) ? rank : -1)
-            .ThenBy(x => x.Index)
-            .Select(x => x.Run)
-            .ToList();
-    }
-
     private static void Write(IReadOnlyList<PlannedRun> plan, ExperimentProfile p, string folder, string runs, string data, string? device, int gpus, int jobs)
     {
-        plan = ScheduleOrder(plan);
+        plan = GraphSchedule.Order(plan);
         var specs = Path.Combine(folder, "specs");
         var projects = Path.Combine(folder, "runs");
         Directory.CreateDirectory(specs);

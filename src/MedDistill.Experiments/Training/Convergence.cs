@@ -30,7 +30,7 @@ public sealed record Convergence(int Epochs, int? BestEpoch, double? BestDice, d
         int bestEpoch = validationDice.ToList().IndexOf(best) + 1;
         int half = (e + 1) / 2;
         double firstHalf = validationDice.Take(half).Max();
-        return new Convergence(e, bestEpoch, best, firstHalf, e >= MinEpochs && best - firstHalf <= Tolerance);
+        return new Convergence(e, bestEpoch, best, firstHalf, e >= MinEpochs && best - firstHalf <= Tolerance + 1e-12);
     }
 
     /// <summary>Reads epochs.csv (<c>epoch,step,mean_loss,validation_dice,lr</c>); epochs without a validation value are skipped.</summary>
