@@ -26,7 +26,7 @@ function Show-Usage {
 Usage: ./build.ps1 [COMMAND] [OPTIONS]     (same commands as ./build.sh)
 
 Commands:
-  (none) [--profile phantom|smoke|paper|nightly] [--target all|table1|table2|table3|table4|prepare|plan]
+  (none) [--profile phantom|smoke|paper|nightly] [--target all|table1|table2|table3|table4|sensitivity|prepare|plan]
          [--dry-run] [--jobs N]
                     The main job: set up, build everything (Release), meddistill info, Table 1, then the
                     reproduction graph build/pipeline.proj for the profile (phantom when no real data is
@@ -179,8 +179,8 @@ function Invoke-Main([string[]]$Arguments) {
     $dataRoot = if ($env:MEDDISTILL_DATA) { $env:MEDDISTILL_DATA } else { Join-Path $Root 'data' }
     if (-not $profile) { $profile = if (Test-Path (Join-Path $dataRoot 'multisite-prostate')) { 'paper' } else { 'phantom' } }
     if ($profile -notin @('phantom', 'smoke', 'paper', 'nightly')) { Stop-Build 2 "--profile ${profile}: use phantom, smoke, paper or nightly" }
-    $targets = @{ all = 'Tables'; table1 = 'Table1'; table2 = 'Table2'; table3 = 'Table3'; table4 = 'Table4'; prepare = 'Prepare'; plan = 'Plan' }
-    if (-not $targets.ContainsKey($target)) { Stop-Build 2 "--target ${target}: use all, table1, table2, table3, table4, prepare or plan" }
+    $targets = @{ all = 'Tables'; table1 = 'Table1'; table2 = 'Table2'; table3 = 'Table3'; table4 = 'Table4'; prepare = 'Prepare'; plan = 'Plan'; sensitivity = 'Sensitivity' }
+    if (-not $targets.ContainsKey($target)) { Stop-Build 2 "--target ${target}: use all, table1, table2, table3, table4, sensitivity, prepare or plan" }
     if (-not $jobs) { $jobs = [Environment]::ProcessorCount }
     if ("$jobs" -notmatch '^[1-9][0-9]*$') { Stop-Build 2 "--jobs ${jobs}: a positive number" }
     # One table as an MSBuild property; all three are the project's default (a comma would split -p: values).

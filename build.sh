@@ -21,7 +21,7 @@ usage() {
 Usage: ./build.sh [COMMAND] [OPTIONS]
 
 Commands:
-  (none) [--profile phantom|smoke|paper|nightly] [--target all|table1|table2|table3|table4|prepare|plan]
+  (none) [--profile phantom|smoke|paper|nightly] [--target all|table1|table2|table3|table4|sensitivity|prepare|plan]
          [--dry-run] [--jobs N]
                     The main job: set up, build everything (Release), ./meddistill info, Table 1, then the
                     reproduction graph build/pipeline.proj (fetch or generate the data, preprocess, train the
@@ -183,8 +183,8 @@ cmd_main() {
   case "$profile" in phantom|smoke|paper|nightly) ;; *) die 2 "--profile $profile: use phantom, smoke, paper or nightly" ;; esac
   case "$target" in
     all) targets=Tables ;; table1) targets=Table1 ;; table2) targets=Table2 ;; table3) targets=Table3 ;; table4) targets=Table4 ;;
-    prepare) targets=Prepare ;; plan) targets=Plan ;;
-    *) die 2 "--target $target: use all, table1, table2, table3, table4, prepare or plan" ;;
+    prepare) targets=Prepare ;; plan) targets=Plan ;; sensitivity) targets=Sensitivity ;;
+    *) die 2 "--target $target: use all, table1, table2, table3, table4, sensitivity, prepare or plan" ;;
   esac
   # One worker per core (each run uses one libtorch thread in the phantom profile), unless --jobs says otherwise.
   [ -n "$jobs" ] || jobs="$(nproc 2>/dev/null || echo 2)"

@@ -157,6 +157,37 @@ public class AdaptiveAffinityTests
         Assert.That(parts.DifferentLabelLoss.item<double>(), Is.EqualTo(minus).Within(1e-12));
     }
 
+    [TestCase(3, new[] { 1 }, 3.0)]
+    [TestCase(3, new[] { 1, 2 }, 0.5)]
+    public void StudentTeacherComparisonMatchesLoopReference(int kernel, int[] dilations, double margin)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(19);
+        var student = randn([2, 3, 3, 4], ScalarType.Float64).mul(1.5);
+        var teacher = randn([2, 3, 3, 4], ScalarType.Float64);
+        var options = new AdaptiveAffinityOptions { Kernel = kernel, Dilations = dilations, Margin = margin, Compare = AffinityProbabilities.StudentTeacher };
+        var parts = new AdaptiveAffinityDistillation(options).ComputeParts(student, teacher);
+        var (plus, minus, _, _) = Reference.Affinity(Reference.Of(student), Reference.Argmax(Reference.Of(teacher)), options.Offsets(), margin, Reference.Of(teacher));
+        Assert.That(parts.SameLabelLoss.item<double>(), Is.EqualTo(plus).Within(1e-12));
+        Assert.That(parts.DifferentLabelLoss.item<double>(), Is.EqualTo(minus).Within(1e-12));
+        var asWritten = new AdaptiveAffinityDistillation(options with { Compare = AffinityProbabilities.StudentStudent }).ComputeParts(student, teacher);
+        Assert.That(asWritten.SameLabelLoss.item<double>(), Is.Not.EqualTo(plus).Within(1e-6), "the two readings differ");
+    }
+
+    [Test]
+    public void StudentTeacherGradientsMatchFiniteDifferences_AndSkipTheTeacher()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(11);
+        var student = randn([2, 3, 3, 3], ScalarType.Float64);
+        var teacher = randn([2, 3, 3, 3], ScalarType.Float64);
+        var aam = new AdaptiveAffinityDistillation(new() { Margin = 0.6, Compare = AffinityProbabilities.StudentTeacher });
+        GradCheck.Inputs(x => aam.Compute(x[0], x[1]), [student, teacher], checkInput: [true, false]);
+        var t = teacher.detach().requires_grad_();
+        aam.Compute(student.detach().requires_grad_(), t).backward();
+        Assert.That(t.grad, Is.Null);
+    }
+
     [Test]
     public void OffsetsOfTheDefaultNeighbourhood()
     {

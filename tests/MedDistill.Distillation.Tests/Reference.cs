@@ -138,8 +138,10 @@ internal static class Reference
 
     /// <summary>AAM by enumerating every ordered pair (i, j = i + offset) inside the image.</summary>
     public static (double plus, double minus, int plusPairs, int minusPairs) Affinity(Map student, long[,,] teacherLabel,
-        IEnumerable<(int dy, int dx)> offsets, double margin)
+        IEnumerable<(int dy, int dx)> offsets, double margin, Map? other = null)
     {
+        // other: the map whose distribution stands at the second pixel j (the student's own when null).
+        other ??= student;
         double plus = 0, minus = 0; int np = 0, nm = 0;
         var offsetList = offsets.ToList();
         for (int n = 0; n < student.N; n++)
@@ -149,7 +151,7 @@ internal static class Reference
                     {
                         int yj = y + dy, xj = x + dx;
                         if (yj < 0 || yj >= student.H || xj < 0 || xj >= student.W) continue;
-                        double w = Kl(Softmax(student.Pixel(n, y, x)), Softmax(student.Pixel(n, yj, xj)));
+                        double w = Kl(Softmax(student.Pixel(n, y, x)), Softmax(other.Pixel(n, yj, xj)));
                         if (teacherLabel[n, y, x] == teacherLabel[n, yj, xj]) { plus += w; np++; }
                         else { minus += Math.Max(0, margin - w); nm++; }
                     }

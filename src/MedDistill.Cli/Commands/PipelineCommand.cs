@@ -53,7 +53,8 @@ public static class PipelineCommand
     private static Command Plan()
     {
         var profile = ProfileOption();
-        var tables = new Option<string>("--tables") { Description = "Comma-separated tables (table2, table3, table4)", DefaultValueFactory = _ => string.Join(",", AffinityKdExperiment.Tables) };
+        var tables = new Option<string>("--tables") { Description = "Comma-separated tables (table2, table3, table4; sensitivity for the sensitivity study)", DefaultValueFactory = _ => string.Join(",", AffinityKdExperiment.Tables) };
+        var full = new Option<bool>("--full") { Description = "With sensitivity: every variant of the study, not only the default ones" };
         var output = new Option<string?>("--out") { Description = "Folder for the spec files and run projects (default build/obj/<profile>)" };
         var dryRun = new Option<bool>("--dry-run") { Description = "List every run with what would happen to it and why; write nothing" };
         var runsDir = new Option<string?>("--runs-dir") { Description = $"Runs folder (default: ${RunStore.EnvironmentVariable}, else runs/ at the repository root)" };
@@ -63,7 +64,7 @@ public static class PipelineCommand
         var jobs = new Option<int>("--jobs") { Description = "Parallel runs of the graph (for its progress estimate)", DefaultValueFactory = _ => 1 };
         var command = new Command("plan", "Map every table cell to a run; write the runs' specs and MSBuild projects, or list them (--dry-run)")
         {
-            profile, tables, output, dryRun, runsDir, dataDir, device, gpus, jobs,
+            profile, tables, output, dryRun, runsDir, dataDir, device, gpus, jobs, full,
         };
         command.SetAction(parse => CliHost.Guard(() =>
         {
@@ -72,7 +73,7 @@ public static class PipelineCommand
             var repo = RunCommands.RepositoryRoot();
             var store = new RunStore(RunStore.Resolve(parse.GetValue(runsDir), repo));
             var data = DataCommand.ResolveDataDir(parse.GetValue(dataDir));
-            var plan = AffinityKdExperiment.Plan(p, RecipeOf(p).Hash(), ModelRegistry.Names, wanted);
+            var plan = AffinityKdSensitivity.PlanTables(p, RecipeOf(p).Hash(), ModelRegistry.Names, wanted, parse.GetValue(full));
             if (parse.GetValue(dryRun))
             {
                 DryRun(p, plan, store, data);

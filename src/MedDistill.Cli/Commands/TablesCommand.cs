@@ -22,6 +22,7 @@ public static class TablesCommand
         var affinity = new Command("affinity-kd", "Tables of the Affinity-KD paper (adaptive affinity-based generalization, prostate MRI)");
         affinity.Subcommands.Add(CreateAffinityTable1());
         foreach (var table in AffinityKdExperiment.Tables.Append("all")) affinity.Subcommands.Add(CreateAffinityRunTable(table));
+        affinity.Subcommands.Add(CreateAffinitySensitivity());
         command.Subcommands.Add(affinity);
         return command;
     }
@@ -71,6 +72,32 @@ public static class TablesCommand
         return command;
     }
 
+    private static Command CreateAffinitySensitivity()
+    {
+        var profile = new Option<string>("--profile") { Description = "phantom, smoke, paper or nightly", DefaultValueFactory = _ => "phantom" };
+        var output = new Option<string?>("--out") { Description = "Folder (default paper-tables/affinity-kd/<profile>)" };
+        var runsDir = new Option<string?>("--runs-dir") { Description = $"Runs folder (default: ${RunStore.EnvironmentVariable}, else runs/ at the repository root)" };
+        var full = new Option<bool>("--full") { Description = "Every variant of the study, not only the default ones" };
+        var command = new Command(AffinityKdSensitivity.Table,
+            "The sensitivity study from its finished runs: sensitivity.csv (Dice per target of each variant of each open choice, against the as-written configuration and ENet w/o), sensitivity.notes.md, figures/sensitivity.svg")
+        {
+            profile, output, runsDir, full,
+        };
+        command.SetAction(parse => CliHost.Guard(() =>
+        {
+            var p = AffinityKdExperiment.Profile(parse.GetValue(profile)!);
+            var repo = RunCommands.RepositoryRoot();
+            var store = new RunStore(RunStore.Resolve(parse.GetValue(runsDir), repo));
+            var folder = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(repo, DefaultAffinityKdFolder, p.Name));
+            var plan = AffinityKdSensitivity.Plan(p, PipelineCommand.RecipeOf(p).Hash(), ModelRegistry.Names, parse.GetValue(full));
+            var (files, missing) = AffinityKdSensitivityTables.Write(p, plan, store, parse.GetValue(full), folder);
+            foreach (var f in files) Console.WriteLine($"wrote {f}");
+            if (missing > 0) Console.Error.WriteLine($"sensitivity: {missing} cells have no finished run (./build.sh --profile {p.Name} --target sensitivity)");
+            return missing == 0 ? CliHost.ExitOk : CliHost.ExitFailure;
+        }));
+        return command;
+    }
+
     private static Command CreateAffinityRunTable(string table)
     {
         var profile = new Option<string>("--profile") { Description = "phantom, smoke, paper or nightly", DefaultValueFactory = _ => "phantom" };
@@ -108,6 +135,7 @@ public static class TablesCommand
                 if (File.Exists(source)) File.Copy(source, Path.Combine(folder, name), overwrite: true);
             }
             Console.WriteLine($"wrote {AffinityKdRuns.Write(plan, store, folder)}");
+            Console.WriteLine($"wrote {AffinityKdDomainShift.Write(AffinityKdDomainShift.Rows(plan, store), folder)}");
             if (table == "all")
                 foreach (var f in AffinityKdReport.Write(p, plan, built, store, DataCommand.ResolveDataDir(parse.GetValue(dataDir)), folder, Device.CPU))
                     Console.WriteLine($"wrote {f}");

@@ -18,9 +18,18 @@ public sealed record AdaptiveAffinityOptions
     /// <summary>Margin m of the hinge max(0, m − W_ij) on different-label pairs (default 3.0, about AAF's; the paper gives none).</summary>
     public double Margin { get; init; } = 3.0;
 
+    /// <summary>
+    /// Which class distributions W_ij = KL(F_i ‖ F_j) compares. The paper's "F_i and F_j", read as the student's at both
+    /// pixels (<see cref="AffinityProbabilities.StudentStudent"/>, the default); the alternative reading compares the
+    /// student's at i with the teacher's at j (<see cref="AffinityProbabilities.StudentTeacher"/>), so same-label pairs pull the
+    /// student towards the teacher's neighbouring prediction instead of towards its own.
+    /// </summary>
+    public AffinityProbabilities Compare { get; init; } = AffinityProbabilities.StudentStudent;
+
     public void Validate()
     {
         const string owner = nameof(AdaptiveAffinityOptions);
+        if (!Enum.IsDefined(Compare)) throw new ArgumentException($"{owner}: Compare {Compare} is not known");
         if (Kernel < 3 || Kernel % 2 == 0) throw new ArgumentException($"{owner}: Kernel must be odd and at least 3, got {Kernel}");
         if (Dilations is null || Dilations.Count == 0) throw new ArgumentException($"{owner}: Dilations is empty");
         foreach (var d in Dilations)
@@ -40,6 +49,9 @@ public sealed record AdaptiveAffinityOptions
                     if (dy != 0 || dx != 0) yield return (dy * d, dx * d);
     }
 }
+
+/// <summary>The distributions at the two pixels of an AAM pair: the student's at both, or the student's at i and the teacher's at j.</summary>
+public enum AffinityProbabilities { StudentStudent, StudentTeacher }
 
 /// <summary>
 /// The adaptive affinity module. The teacher's predicted labels ŷ = argmax(z_t) split neighbouring pixel pairs (i, j) into
@@ -84,6 +96,10 @@ public sealed class AdaptiveAffinityDistillation
         var teacherLabels = TensorChecks.ClassArgmax(TensorChecks.AsClassLogits(TensorChecks.ResizeTo(teacherLogits.detach(), h, w)), labelType);
         var logProbs = TensorChecks.AsClassLogits(studentLogits).log_softmax(1);
         var probs = logProbs.exp();
+        // The distribution each pair's second pixel j contributes log F_j from.
+        var otherLogProbs = Options.Compare == AffinityProbabilities.StudentTeacher
+            ? TensorChecks.AsClassLogits(TensorChecks.ResizeTo(teacherLogits.detach(), h, w)).log_softmax(1)
+            : logProbs;
         // Σ_c P_i log P_i, shared by every pair starting at i: W_ij = negEntropy_i − Σ_c P_i log P_j.
         var negEntropy = probs.mul(logProbs).sum(1);
 
@@ -99,8 +115,8 @@ public sealed class AdaptiveAffinityDistillation
             Tensor A(Tensor x, int dims) => Window(x, dims, ay, ax, ph, pw);
             Tensor B(Tensor x, int dims) => Window(x, dims, by, bx, ph, pw);
 
-            var wAB = A(negEntropy, 3).sub(A(probs, 4).mul(B(logProbs, 4)).sum(1));
-            var wBA = B(negEntropy, 3).sub(B(probs, 4).mul(A(logProbs, 4)).sum(1));
+            var wAB = A(negEntropy, 3).sub(A(probs, 4).mul(B(otherLogProbs, 4)).sum(1));
+            var wBA = B(negEntropy, 3).sub(B(probs, 4).mul(A(otherLogProbs, 4)).sum(1));
             var sameMask = A(teacherLabels, 3).eq(B(teacherLabels, 3));
             var same = sameMask.to(wAB.dtype).flatten();
             var different = 1.0 - same;
