@@ -27,10 +27,11 @@ Usage: ./build.ps1 [COMMAND] [OPTIONS]     (same commands as ./build.sh)
 
 Commands:
   (none) [--profile phantom|smoke|paper|nightly] [--target all|table1|table2|table3|table4|sensitivity|prepare|plan]
-         [--dry-run] [--jobs N]
+         [--dry-run] [--jobs N] [--seeds N] [--seed-rows enet|students|all|'ROW|ROW']
                     The main job: set up, build everything (Release), meddistill info, Table 1, then the
                     reproduction graph build/pipeline.proj for the profile (phantom when no real data is
-                    present) into paper-tables/affinity-kd/<profile>/. Finished runs are skipped.
+                    present) into paper-tables/affinity-kd/<profile>/. Finished runs are skipped. --seeds N
+                    repeats chosen cells with N run seeds (<table>.seeds.csv; see docs/pipeline.md).
   build             Set up and build everything (Release).
   test [ARGS...]    Build and run every test; the last line is "N passed, M failed, K skipped".
                     Extra ARGS go to dotnet test.
@@ -158,8 +159,9 @@ function Build-All {
 }
 
 function Invoke-Main([string[]]$Arguments) {
-    # Options as in build.sh: --profile phantom|smoke|paper|nightly, --target all|table1..table4|prepare|plan, --dry-run, --jobs N.
-    $profile = ''; $target = 'all'; $dry = $false; $jobs = ''
+    # Options as in build.sh: --profile phantom|smoke|paper|nightly, --target all|table1..table4|sensitivity|prepare|plan, --dry-run,
+    # --jobs N, --seeds N, --seed-rows enet|students|all|'ROW|ROW'.
+    $profile = ''; $target = 'all'; $dry = $false; $jobs = ''; $seedProps = @()
     for ($i = 0; $i -lt $Arguments.Count; $i++) {
         $a = $Arguments[$i]
         switch -Regex ($a) {
@@ -173,6 +175,16 @@ function Invoke-Main([string[]]$Arguments) {
                 if ($name -eq 'profile') { $profile = $v } elseif ($name -eq 'target') { $target = $v } else { $jobs = $v }
             }
             '^--dry-run$' { $dry = $true }
+            '^--seeds$' {
+                if ($i + 1 -ge $Arguments.Count) { Stop-Build 2 "$a needs a value" }
+                $v = $Arguments[++$i]
+                if ("$v" -notmatch '^[1-9][0-9]*$') { Stop-Build 2 "--seeds ${v}: a positive number" }
+                $seedProps += "-p:Seeds=$v"
+            }
+            '^--seed-rows$' {
+                if ($i + 1 -ge $Arguments.Count) { Stop-Build 2 "$a needs a value" }
+                $seedProps += "-p:SeedRows=$($Arguments[++$i])"
+            }
             default { Stop-Build 2 "unknown argument: $a (see ./build.ps1 help)" }
         }
     }
@@ -185,6 +197,7 @@ function Invoke-Main([string[]]$Arguments) {
     if ("$jobs" -notmatch '^[1-9][0-9]*$') { Stop-Build 2 "--jobs ${jobs}: a positive number" }
     # One table as an MSBuild property; all three are the project's default (a comma would split -p: values).
     $tables = if ($target -in @('table2', 'table3', 'table4')) { @("-p:Tables=$target") } else { @() }
+    $tables += $seedProps
 
     Initialize-Build
     Build-All

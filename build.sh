@@ -22,13 +22,15 @@ Usage: ./build.sh [COMMAND] [OPTIONS]
 
 Commands:
   (none) [--profile phantom|smoke|paper|nightly] [--target all|table1|table2|table3|table4|sensitivity|prepare|plan]
-         [--dry-run] [--jobs N]
+         [--dry-run] [--jobs N] [--seeds N] [--seed-rows enet|students|all|'ROW|ROW']
                     The main job: set up, build everything (Release), ./meddistill info, Table 1, then the
                     reproduction graph build/pipeline.proj (fetch or generate the data, preprocess, train the
                     teachers, train and distil the students, evaluate, write paper-tables/affinity-kd/<profile>/).
                     Profile: phantom when no real data is present (data/multisite-prostate), else paper.
                     Finished runs are skipped; --dry-run lists what would run and why; --jobs parallel runs
-                    (default: the number of cores).
+                    (default: the number of cores). --seeds N repeats chosen cells with N run seeds (default 1)
+                    and writes <table>.seeds.csv (mean +- std across seeds); --seed-rows chooses them (default
+                    enet: ENet w/o and w/ KD; see docs/pipeline.md).
   build             Set up and build everything (Release).
   test [ARGS...]    Set up, build, run every test of MedDistill.sln; the last line is
                     "N passed, M failed, K skipped". Extra ARGS go to dotnet test (e.g. --filter Name~Core).
@@ -162,13 +164,15 @@ cmd_build() {
 # built-in phantom (the default data when no real data is present) and its slice cache, and the Affinity-KD Table 1.
 # Every step is idempotent: a rerun finds the phantom and the cache up to date.
 cmd_main() {
-  local profile="" target=all dry=0 jobs="" targets
+  local profile="" target=all dry=0 jobs="" targets seeds="" seed_rows="" seed_props=()
   while [ "$#" -gt 0 ]; do
     case "$1" in
-      --profile|--target|--jobs)
+      --profile|--target|--jobs|--seeds|--seed-rows)
         [ "$#" -ge 2 ] || die 2 "$1 needs a value"
-        case "$1" in --profile) profile="$2" ;; --target) target="$2" ;; --jobs) jobs="$2" ;; esac
+        case "$1" in --profile) profile="$2" ;; --target) target="$2" ;; --jobs) jobs="$2" ;; --seeds) seeds="$2" ;; --seed-rows) seed_rows="$2" ;; esac
         shift 2 ;;
+      --seeds=*) seeds="${1#*=}"; shift ;;
+      --seed-rows=*) seed_rows="${1#*=}"; shift ;;
       --profile=*) profile="${1#*=}"; shift ;;
       --target=*) target="${1#*=}"; shift ;;
       --jobs=*) jobs="${1#*=}"; shift ;;
@@ -189,6 +193,9 @@ cmd_main() {
   # One worker per core (each run uses one libtorch thread in the phantom profile), unless --jobs says otherwise.
   [ -n "$jobs" ] || jobs="$(nproc 2>/dev/null || echo 2)"
   [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die 2 "--jobs $jobs: a positive number"
+  # Seeds reach both the plan and the tables through MSBuild properties (rows are |-separated: commas split -p: values).
+  if [ -n "$seeds" ]; then [[ "$seeds" =~ ^[1-9][0-9]*$ ]] || die 2 "--seeds $seeds: a positive number"; seed_props+=("-p:Seeds=$seeds"); fi
+  [ -z "$seed_rows" ] || seed_props+=("-p:SeedRows=$seed_rows")
 
   setup
   build_all
@@ -196,7 +203,7 @@ cmd_main() {
   say "./meddistill info"; "$md" info
   if [ "$dry" = 1 ]; then
     say "dry run: profile $profile, target $target (nothing is trained)"
-    dotnet msbuild build/pipeline.proj -nologo -v:minimal -clp:NoSummary -t:DryRun -p:Profile="$profile" $(tables_of "$target")
+    dotnet msbuild build/pipeline.proj -nologo -v:minimal -clp:NoSummary -t:DryRun -p:Profile="$profile" $(tables_of "$target") "${seed_props[@]}"
     return
   fi
   if [ "$target" = all ] || [ "$target" = table1 ]; then
@@ -207,7 +214,7 @@ cmd_main() {
   local started=$SECONDS
   say "pipeline: profile $profile, target $target, $jobs parallel runs (build/pipeline.proj)"
   dotnet msbuild build/pipeline.proj -nologo -v:minimal -clp:NoSummary -m:"$jobs" -t:"$targets" -p:Profile="$profile" -p:Jobs="$jobs" \
-    $(tables_of "$target")
+    $(tables_of "$target") "${seed_props[@]}"
   say "pipeline done in $((SECONDS - started)) s; tables in paper-tables/affinity-kd/$profile/"
   "$md" runs list | tail -n +1 | awk 'NR == 1 || /Failed|Interrupted|Running/' | head -n 20
 }

@@ -282,6 +282,8 @@ public class TableDiffTests
     [TestCase("TABLE2.CSV", true)]
     [TestCase("table2.compare.csv", false)]
     [TestCase("table2.notes.md", false)]
+    [TestCase("table2.seeds.csv", false)]
+    [TestCase("claims.csv", false)]
     public void TableFiles_AreCsvsButNotCompareFiles(string name, bool isTable) =>
         Assert.That(TableSources.IsTableFile(name), Is.EqualTo(isTable));
 }

@@ -50,6 +50,14 @@ public static class PipelineCommand
             ? r with { Height = p.CacheSize, Width = p.CacheSize }
             : throw new ArgumentException($"profile {p.Name}: no preprocessing recipe for data set '{p.Dataset}'");
 
+    /// <summary>
+    /// <c>--seeds N</c> and <c>--seed-rows</c>, shared by <c>pipeline plan</c> and <c>tables</c> (both must see the same
+    /// extra runs). The separator of rows is <c>|</c>: commas and semicolons split MSBuild's <c>-p:</c> values.
+    /// </summary>
+    public static (Option<int> Seeds, Option<string> Rows) SeedOptions() =>
+        (new Option<int>("--seeds") { Description = "Run seeds per chosen cell (1 = only the tables' seed); the extra runs use seed+1..seed+N-1", DefaultValueFactory = _ => 1 },
+         new Option<string>("--seed-rows") { Description = "Cells repeated by --seeds: enet (default: ENet w/o and w/ KD), students, all, or row labels separated by |", DefaultValueFactory = _ => AffinityKdSeeds.DefaultSelection });
+
     private static Command Plan()
     {
         var profile = ProfileOption();
@@ -62,9 +70,10 @@ public static class PipelineCommand
         var device = new Option<string?>("--device") { Description = "Device for every run (cuda:N round-robin over --gpus when set)" };
         var gpus = new Option<int>("--gpus") { Description = "Spread runs over cuda:0..N-1 (one GPU per parallel worker)", DefaultValueFactory = _ => 0 };
         var jobs = new Option<int>("--jobs") { Description = "Parallel runs of the graph (for its progress estimate)", DefaultValueFactory = _ => 1 };
+        var (seeds, seedRows) = SeedOptions();
         var command = new Command("plan", "Map every table cell to a run; write the runs' specs and MSBuild projects, or list them (--dry-run)")
         {
-            profile, tables, output, dryRun, runsDir, dataDir, device, gpus, jobs, full,
+            profile, tables, output, dryRun, runsDir, dataDir, device, gpus, jobs, full, seeds, seedRows,
         };
         command.SetAction(parse => CliHost.Guard(() =>
         {
@@ -74,6 +83,8 @@ public static class PipelineCommand
             var store = new RunStore(RunStore.Resolve(parse.GetValue(runsDir), repo));
             var data = DataCommand.ResolveDataDir(parse.GetValue(dataDir));
             var plan = AffinityKdSensitivity.PlanTables(p, RecipeOf(p).Hash(), ModelRegistry.Names, wanted, parse.GetValue(full));
+            // Extra seeds are extra runs after the tables' own (they fill no cell; the tables command finds them by the same options).
+            plan = [.. plan, .. AffinityKdSeeds.Plan(plan, parse.GetValue(seeds), parse.GetValue(seedRows)!).Extra];
             if (parse.GetValue(dryRun))
             {
                 DryRun(p, plan, store, data);

@@ -105,12 +105,13 @@ public static class TablesCommand
         var runsDir = new Option<string?>("--runs-dir") { Description = $"Runs folder (default: ${RunStore.EnvironmentVariable}, else runs/ at the repository root)" };
         var published = new Option<string?>("--published") { Description = "Folder of the published values (default paper-tables/affinity-kd/published)" };
         var dataDir = DataCommand.DataDirOption();
+        var (seeds, seedRows) = PipelineCommand.SeedOptions();
         var tables = table == "all" ? AffinityKdExperiment.Tables : [table];
         var command = new Command(table, table == "all"
             ? "Tables 2-4 of a profile from its finished runs: <table>.csv, <table>.compare.csv (published, reproduced, delta), <table>.notes.md"
             : $"{table} of a profile from its finished runs (with .compare.csv and .notes.md)")
         {
-            profile, output, runsDir, published, dataDir,
+            profile, output, runsDir, published, dataDir, seeds, seedRows,
         };
         command.SetAction(parse => CliHost.Guard(() =>
         {
@@ -128,6 +129,13 @@ public static class TablesCommand
                 missing += t.MissingCells;
                 if (t.MissingCells > 0) Console.Error.WriteLine($"{t.Name}: {t.MissingCells} cells have no finished run (see meddistill pipeline plan --profile {p.Name} --dry-run)");
             }
+            var seedTables = AffinityKdSeeds.Build(AffinityKdSeeds.Plan(plan, parse.GetValue(seeds), parse.GetValue(seedRows)!), p, built, store);
+            foreach (var s in seedTables)
+            {
+                Console.WriteLine($"wrote {AffinityKdSeeds.Write(s, folder)}");
+                missing += s.MissingRuns;
+                if (s.MissingRuns > 0) Console.Error.WriteLine($"{s.Name}: {s.MissingRuns} seed runs have not finished");
+            }
             // Table 1 counts the networks themselves: the same for every profile, so the profile folder gets the committed one.
             foreach (var name in new[] { "table1.csv", "table1-mri.csv", "table1.notes.md" })
             {
@@ -137,7 +145,7 @@ public static class TablesCommand
             Console.WriteLine($"wrote {AffinityKdRuns.Write(plan, store, folder)}");
             Console.WriteLine($"wrote {AffinityKdDomainShift.Write(AffinityKdDomainShift.Rows(plan, store), folder)}");
             if (table == "all")
-                foreach (var f in AffinityKdReport.Write(p, plan, built, store, DataCommand.ResolveDataDir(parse.GetValue(dataDir)), folder, Device.CPU))
+                foreach (var f in AffinityKdReport.Write(p, plan, built, store, DataCommand.ResolveDataDir(parse.GetValue(dataDir)), folder, Device.CPU, seedTables))
                     Console.WriteLine($"wrote {f}");
             return missing == 0 ? CliHost.ExitOk : CliHost.ExitFailure;
         }));

@@ -206,6 +206,8 @@ public static class AffinityKdExperiment
                     TeacherKey(t1), new("table3", "EMKD", target));
                 Add($"distill/enet/{t1}/mskd/{target}", Distilled("enet", TeacherKey(t1), "mskd", null, $"enet w/ MSKD (reconstructed) from T1 ({t1}), target {target}"),
                     TeacherKey(t1), new("table3", "MSKD", target));
+                // No cell of its own: the baseline of Table 3's p-values (Table 2's "ENet w/o"), needed when Table 3 is planned alone.
+                Ensure($"student/enet/{target}", Student("enet"), null);
             }
             if (wanted.Contains("table4"))
             {

@@ -16,9 +16,10 @@ public static class AffinityKdReport
     public const string CurvesTarget = "S4";
     public static readonly string[] OverlayTargets = ["S4", "S6"];
 
-    /// <returns>The files written (report.md and its figures).</returns>
+    /// <param name="seeds">Tables across seeds (<c>--seeds N</c>), shown after the tables; none by default.</param>
+    /// <returns>The files written (report.md, claims.csv and the figures).</returns>
     public static IReadOnlyList<string> Write(ExperimentProfile profile, IReadOnlyList<PlannedRun> plan, IReadOnlyList<BuiltTable> tables,
-        RunStore store, string dataDir, string folder, Device device)
+        RunStore store, string dataDir, string folder, Device device, IReadOnlyList<SeedTable>? seeds = null)
     {
         var written = new List<string>();
         var figuresDir = Path.Combine(folder, "figures");
@@ -61,14 +62,44 @@ public static class AffinityKdReport
         if (File.Exists(table1))
             reportTables.Add(new ReportTable("table1", Tables.ResultTable.Read(table1), Caption: "Table 1: parameters and FLOPs (the paper's convention; see table1.notes.md)"));
         foreach (var t in tables)
-            reportTables.Add(new ReportTable(t.Name, t.Reproduced, t.Published, Caption: Caption(t.Name)));
-        var notes = $"Profile `{profile.Name}`: {profile.Description}. Each cell reads `reproduced (published, difference)`; " +
-                    "`n/r` = not reproduced (the method is not implemented). Every configuration choice is listed in the tables' `.notes.md` files; " +
-                    "`<table>.compare.csv` holds the same comparison as data.";
+            reportTables.Add(new ReportTable(t.Name, t.Reproduced, t.Published, Caption: Caption(t.Name), Annotations: Annotations(t)));
+        foreach (var s in seeds ?? [])
+            reportTables.Add(new ReportTable($"{s.Name} across seeds", s.Mean, Caption: $"{Caption(s.Name)}: mean ± sample std of the run seeds " +
+                $"(n = seeds with a finished run; `{s.Name}.seeds.csv` lists each seed's value)", Annotations: s.Spread));
+        var notes = $"Profile `{profile.Name}`: {profile.Description}. Each cell reads `reproduced±std mark (published, difference)`: " +
+                    "std is the sample standard deviation of the per-case Dice over the target's test cases (over the six sites on `mean`); " +
+                    "the mark compares the cell with its baseline (the same student without KD, the `vs` column of `<table>.compare.csv`) by a " +
+                    "two-sided Wilcoxon signed-rank test on the same cases: `↑`/`↓` higher/lower than the baseline, `*` p < 0.05, `**` p < 0.01; " +
+                    "no mark = not significant or no baseline. `n/r` = not reproduced (the method is not implemented). Every configuration choice " +
+                    "is listed in the tables' `.notes.md` files; `<table>.compare.csv` holds the same comparison as data, with n and the p-values.";
+        var byName = tables.ToDictionary(t => t.Name, t => t.Reproduced);
+        var claims = AffinityKdClaims.Evaluate(byName, tables.SelectMany(t => t.Stats).ToList());
+        var onPublished = AffinityKdClaims.Evaluate(tables.ToDictionary(t => t.Name, t => t.Published), []);
+        var claimsCsv = Path.Combine(folder, "claims.csv");
+        AtomicFile.WriteAllText(claimsCsv, AffinityKdClaims.ToCsv(claims, onPublished));
+        written.Add(claimsCsv);
         var report = Path.Combine(folder, "report.md");
-        ReportWriter.Write(report, $"Affinity-KD reproduction, profile {profile.Name}", reportTables, notes, figures);
+        ReportWriter.Write(report, $"Affinity-KD reproduction, profile {profile.Name}", reportTables, notes, figures, AffinityKdClaims.ToMarkdown(claims, onPublished));
         written.Add(report);
         return written;
+    }
+
+    /// <summary>The text after each reproduced value: <c>±std</c> (three decimals) and the significance mark.</summary>
+    public static Tables.ResultTable Annotations(BuiltTable t)
+    {
+        var table = new Tables.ResultTable(t.Reproduced.LabelColumn, t.Reproduced.Columns);
+        foreach (var row in t.Reproduced.RowLabels)
+        {
+            var cells = new Dictionary<string, string?>();
+            foreach (var s in t.Stats.Where(s => s.Row == row && t.Reproduced.Columns.Contains(s.Column)))
+            {
+                var mark = AffinityKdStatistics.Mark(s);
+                var text = (s.Std is double sd ? "±" + Tables.ResultTable.Format(sd, 3) : "") + (mark.Length > 0 ? " " + mark : "");
+                if (text.Length > 0) cells[s.Column] = text;
+            }
+            table.AddRow(row, cells);
+        }
+        return table;
     }
 
     private static string Caption(string table) => table switch

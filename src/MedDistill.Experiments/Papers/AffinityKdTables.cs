@@ -8,7 +8,11 @@ using MedDistill.Experiments.Tables;
 namespace MedDistill.Experiments.Papers;
 
 /// <summary>A regenerated table: the reproduced values in the paper's layout, the published ones, and the cell-by-cell comparison.</summary>
-public sealed record BuiltTable(string Name, ResultTable Reproduced, ResultTable Published, string CompareCsv, string Notes, int MissingCells);
+public sealed record BuiltTable(string Name, ResultTable Reproduced, ResultTable Published, string CompareCsv, string Notes, int MissingCells)
+{
+    /// <summary>Spread, case count and paired test of every reproduced cell (see <see cref="AffinityKdStatistics"/>).</summary>
+    public IReadOnlyList<CellStats> Stats { get; init; } = [];
+}
 
 /// <summary>
 /// Fills Tables 2–4 from finished runs. A cell is the mean 3D Dice over the target site's test cases of the run that
@@ -53,7 +57,9 @@ public static class AffinityKdTables
                     values[AffinityKdExperiment.MeanColumn] = ResultTable.Format(perSite.Average(), Decimals);
                 reproduced.AddRow(row, values);
             }
-            result.Add(new BuiltTable(name, reproduced, published, Compare(reproduced, published), Notes(name, profile, cells.Select(c => (c.Cell, c.Run))), missing));
+            var stats = AffinityKdStatistics.ForTable(name, profile, plan, store);
+            result.Add(new BuiltTable(name, reproduced, published, Compare(reproduced, published, stats), Notes(name, profile, cells.Select(c => (c.Cell, c.Run))), missing)
+                { Stats = stats });
         }
         return result;
     }
@@ -77,10 +83,15 @@ public static class AffinityKdTables
         return MetricsReport.Read(folder.MetricsPath).MeanDice();
     }
 
-    /// <summary>Long format, one line per cell: row, column, published, reproduced, delta (reproduced − published).</summary>
-    public static string Compare(ResultTable reproduced, ResultTable published)
+    /// <summary>
+    /// Long format, one line per cell: row, column, published, reproduced, delta (reproduced − published), then from
+    /// <paramref name="stats"/> the sample std, the case count n (sites on the mean column), the Wilcoxon p-value against
+    /// the baseline and the baseline's row (vs); those four are empty where a cell has no statistics or no baseline.
+    /// </summary>
+    public static string Compare(ResultTable reproduced, ResultTable published, IReadOnlyList<CellStats>? stats = null)
     {
-        var sb = new StringBuilder("row,column,published,reproduced,delta\n");
+        var byCell = (stats ?? []).ToDictionary(s => (s.Row, s.Column));
+        var sb = new StringBuilder("row,column,published,reproduced,delta,std,n,p_value,vs\n");
         foreach (var row in published.RowLabels)
             foreach (var col in published.Columns)
             {
@@ -89,7 +100,14 @@ public static class AffinityKdTables
                 var rText = reproduced.Cell(row, col) ?? "";
                 string delta = p is double pv && r is double rv ? (rv - pv).ToString("+0.0000;-0.0000;0.0000", CultureInfo.InvariantCulture) : "";
                 sb.Append(Escape(row)).Append(',').Append(col).Append(',').Append(published.Cell(row, col) ?? "").Append(',')
-                  .Append(rText).Append(',').Append(delta).Append('\n');
+                  .Append(rText).Append(',').Append(delta).Append(',');
+                if (r is not null && byCell.TryGetValue((row, col), out var s))
+                    sb.Append(s.Std is double sd ? ResultTable.Format(sd, Decimals) : "").Append(',')
+                      .Append(s.N > 0 ? s.N.ToString(CultureInfo.InvariantCulture) : "").Append(',')
+                      .Append(s.PValue is double pval ? AffinityKdStatistics.FormatP(pval) : "").Append(',')
+                      .Append(Escape(s.Vs ?? ""));
+                else sb.Append(",,,");
+                sb.Append('\n');
             }
         return sb.ToString();
     }
@@ -105,6 +123,14 @@ public static class AffinityKdTables
         sb.Append("Each reproduced cell is the mean 3D Dice (per case, foreground class) over the target site's cases of one run; ");
         sb.Append("`mean` averages the six sites. Published values are typed in from the paper (`published/`), three decimals; ");
         sb.Append("`n/r` marks methods the harness does not implement (their published values stay in the published column only).\n\n");
+        sb.Append("`").Append(table).Append(".compare.csv` adds to each cell `std` (sample standard deviation of the per-case Dice over the target's test cases), ");
+        sb.Append("`n` (the case count), `p_value` and `vs` (the baseline row). The p-value is a two-sided Wilcoxon signed-rank test of the cell's per-case Dice ");
+        sb.Append("against the baseline's on the same cases (zero differences dropped; exact null distribution up to 50 pairs without ties, else the normal ");
+        sb.Append("approximation with tie correction and no continuity correction). Baselines: the same student without KD on the same target ");
+        sb.Append("(Table 2: `X w/ T1`, `X w/ T2` against `X w/o`; Table 3: against Table 2's `ENet w/o`; Table 4: against `Student: ENet`); teachers and ");
+        sb.Append("students without KD have none. On the `mean` column `std` and `n` are over the six site values and the test pairs the six site values of ");
+        sb.Append("the row and its baseline (exact: the smallest possible p is 0.03125). With a few test cases per site the test has little power: ");
+        sb.Append("a p-value above 0.05 is not evidence of no effect.\n\n");
         sb.Append("## Configuration choices (where the paper is silent, with the spec field that sets them)\n\n");
         sb.Append("| choice | value |\n| --- | --- |\n");
         void Row(string k, string v) => sb.Append($"| {k} | {v} |\n");

@@ -8,9 +8,11 @@ namespace MedDistill.Experiments.Reports;
 /// <summary>
 /// One table of a report: what this harness measured, optionally the paper's published values and a table of
 /// differences. <paramref name="Compare"/>, when given, supplies the third number of a cell (e.g. the pipeline's own
-/// delta table, or marks such as <c>n/a</c>) instead of the difference computed here.
+/// delta table, or marks such as <c>n/a</c>) instead of the difference computed here. <paramref name="Annotations"/>, when
+/// given, holds text shown right after a reproduced value (e.g. <c>±0.05 ↑*</c>: spread and a significance mark).
 /// </summary>
-public sealed record ReportTable(string Name, ResultTable Reproduced, ResultTable? Published = null, ResultTable? Compare = null, string? Caption = null);
+public sealed record ReportTable(string Name, ResultTable Reproduced, ResultTable? Published = null, ResultTable? Compare = null, string? Caption = null,
+    ResultTable? Annotations = null);
 
 /// <summary>An image of the report (SVG, PNG); <see cref="Caption"/> defaults to the file name without extension.</summary>
 public sealed record ReportFigure(string Path, string? Caption = null);
@@ -33,7 +35,9 @@ public static class ReportWriter
     public const string CellLegend = "Cells: reproduced (published, reproduced − published); — = no value.";
 
     /// <param name="reportDirectory">Where report.md will be: figure paths are written relative to it.</param>
-    public static string Render(string title, IReadOnlyList<ReportTable> tables, string? notes, IReadOnlyList<ReportFigure> figures, string reportDirectory)
+    /// <param name="epilogue">Markdown put after the figures, the report's last section (e.g. a checklist of claims).</param>
+    public static string Render(string title, IReadOnlyList<ReportTable> tables, string? notes, IReadOnlyList<ReportFigure> figures, string reportDirectory,
+        string? epilogue = null)
     {
         var md = new StringBuilder();
         md.Append("# ").Append(Inline(title)).Append("\n\n");
@@ -57,24 +61,27 @@ public static class ReportWriter
                 md.Append('*').Append(Inline(caption)).Append("*\n\n");
             }
         }
+        if (!string.IsNullOrWhiteSpace(epilogue)) md.Append(epilogue.Trim().ReplaceLineEndings("\n")).Append("\n\n");
         return md.ToString().TrimEnd('\n') + "\n";
     }
 
     /// <summary>Renders the report and writes it to <paramref name="path"/> atomically; figure paths relative to its folder.</summary>
-    public static void Write(string path, string title, IReadOnlyList<ReportTable> tables, string? notes, IReadOnlyList<ReportFigure> figures)
+    public static void Write(string path, string title, IReadOnlyList<ReportTable> tables, string? notes, IReadOnlyList<ReportFigure> figures,
+        string? epilogue = null)
     {
         var full = Path.GetFullPath(path);
-        AtomicFile.WriteAllText(full, Render(title, tables, notes, figures, Path.GetDirectoryName(full)!));
+        AtomicFile.WriteAllText(full, Render(title, tables, notes, figures, Path.GetDirectoryName(full)!, epilogue));
     }
 
     /// <summary>
     /// One cell's text from the reproduced and published cells and an optional difference cell (see the class
     /// summary). Cells are the tables' text: numbers in the invariant culture, marks, or null for empty.
     /// </summary>
-    public static string Cell(string? reproduced, string? published, string? difference = null)
+    /// <param name="annotation">Text appended to the reproduced value when there is one (see <see cref="ReportTable.Annotations"/>).</param>
+    public static string Cell(string? reproduced, string? published, string? difference = null, string? annotation = null)
     {
-        if (published is null) return reproduced ?? "";
-        var shown = reproduced ?? Missing;
+        if (published is null) return reproduced is null ? "" : reproduced + annotation;
+        var shown = reproduced is null ? Missing : reproduced + annotation;
         if (reproduced is null || !IsNumber(reproduced, out var r) || !IsNumber(published, out var p)) return $"{shown} ({published})";
         var delta = difference is not null ? Signed(difference) : Signed(r - p, Math.Max(Decimals(reproduced), Decimals(published)));
         return $"{shown} ({published}, {delta})";
@@ -99,7 +106,7 @@ public static class ReportWriter
             md.Append("| ").Append(Escape(row));
             foreach (var c in columns)
             {
-                var text = Cell(Lookup(t.Reproduced, row, c), Lookup(t.Published, row, c), Lookup(t.Compare, row, c));
+                var text = Cell(Lookup(t.Reproduced, row, c), Lookup(t.Published, row, c), Lookup(t.Compare, row, c), Lookup(t.Annotations, row, c));
                 md.Append(" | ").Append(Escape(text));
             }
             md.Append(" |\n");

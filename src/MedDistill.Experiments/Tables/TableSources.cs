@@ -19,10 +19,15 @@ public static class TableSources
     /// <summary>The folder inside the repository that revisions are read from unless the argument says <c>REV:path</c>.</summary>
     public const string DefaultPath = "paper-tables/affinity-kd/phantom";
 
-    /// <summary>A result table's file: <c>*.csv</c> but not the long-format <c>*.compare.csv</c> beside it.</summary>
+    /// <summary>
+    /// A result table's file: <c>*.csv</c> but not the long-format <c>*.compare.csv</c> and <c>*.seeds.csv</c> beside it,
+    /// nor <c>claims.csv</c> (text, not numbers).
+    /// </summary>
     public static bool IsTableFile(string fileName) =>
         fileName.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)
-        && !fileName.EndsWith(".compare.csv", StringComparison.OrdinalIgnoreCase);
+        && !fileName.EndsWith(".compare.csv", StringComparison.OrdinalIgnoreCase)
+        && !fileName.EndsWith(".seeds.csv", StringComparison.OrdinalIgnoreCase)
+        && !string.Equals(Path.GetFileName(fileName), "claims.csv", StringComparison.OrdinalIgnoreCase);
 
     public static string TableName(string fileName) => fileName[..^".csv".Length];
 

@@ -89,4 +89,17 @@ public class ReportWriterTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+
+    [Test]
+    public void AnnotationsFollowTheReproducedValueAndTheEpilogueEndsTheReport()
+    {
+        var reproduced = Table(("enet", "0.812", "0.700"), ("unet", null, "0.5"));
+        var published = Table(("enet", "0.810", null), ("unet", "0.9", null));
+        var notes = Table(("enet", "±0.050 ↑*", "±0.100"), ("unet", "±0.2", null));
+        var text = ReportWriter.Render("T", [new ReportTable("Table 2", reproduced, published, Annotations: notes)], null,
+            [new ReportFigure("figures/a.svg", "A")], Path.GetTempPath(), "## Claims of the paper\n\n- [x] one");
+        Assert.That(text, Does.Contain("| enet | 0.812±0.050 ↑* (0.810, +0.002) | 0.700±0.100 |\n"));
+        Assert.That(text, Does.Contain("| unet | — (0.9) | 0.5 |\n"), "no value, no annotation");
+        Assert.That(text, Does.EndWith("*A*\n\n## Claims of the paper\n\n- [x] one\n"));
+    }
 }
