@@ -38,7 +38,9 @@ public static class AffinityKdReport
             AtomicFile.WriteAllText(loss, charts.LossSvg);
             AtomicFile.WriteAllText(dice, charts.DiceSvg);
             figures.Add(new ReportFigure(loss, $"Training loss per epoch, Table 4 runs, target {CurvesTarget}"));
-            figures.Add(new ReportFigure(dice, $"Validation Dice per epoch, Table 4 runs, target {CurvesTarget}"));
+            // Runs that validate every N steps leave epochs.csv without Dice; their curves are in the training section.
+            if (curveRuns.Any(x => x.Run.Spec.Schedule.ValidateEvery is null))
+                figures.Add(new ReportFigure(dice, $"Validation Dice per epoch, Table 4 runs, target {CurvesTarget}"));
             written.AddRange([loss, dice]);
         }
 
@@ -78,8 +80,18 @@ public static class AffinityKdReport
         var claimsCsv = Path.Combine(folder, "claims.csv");
         AtomicFile.WriteAllText(claimsCsv, AffinityKdClaims.ToCsv(claims, onPublished));
         written.Add(claimsCsv);
+        var (training, trainingFigures) = AffinityKdConvergenceReport.Write(plan, store, figuresDir, CurvesTarget);
+        figures.AddRange(trainingFigures);
+        written.AddRange(trainingFigures.Select(f => f.Path));
+        var sensitivity = Path.Combine(folder, "sensitivity.notes.md");
+        var study = File.Exists(sensitivity)
+            ? "## Sensitivity study\n\nWhich of the paper's open choices decide its claim: `sensitivity.csv`, `sensitivity.notes.md` (findings, the objective's " +
+              "balance, every variant with the sentence of the paper it serves) and `figures/sensitivity.svg` " +
+              "(`./build.sh --target sensitivity`).\n\n"
+            : "";
         var report = Path.Combine(folder, "report.md");
-        ReportWriter.Write(report, $"Affinity-KD reproduction, profile {profile.Name}", reportTables, notes, figures, AffinityKdClaims.ToMarkdown(claims, onPublished));
+        ReportWriter.Write(report, $"Affinity-KD reproduction, profile {profile.Name}", reportTables, notes, figures,
+            training + "\n" + study + AffinityKdClaims.ToMarkdown(claims, onPublished));
         written.Add(report);
         return written;
     }

@@ -78,7 +78,78 @@ public static class AffinityKdSensitivityTables
         }.ToSvg();
     }
 
-    public static string Notes(ExperimentProfile profile, IReadOnlyList<SensitivityLine> lines, bool full, IReadOnlyList<PlannedRun> plan)
+    /// <summary>
+    /// The objective's balance in a run: each term's weighted value (weight × logged value) averaged over the last fifth of
+    /// the steps, read from log.csv; null when the run has not finished. It shows which term the optimiser mostly served.
+    /// </summary>
+    public static IReadOnlyDictionary<string, double>? Balance(PlannedRun run, RunStore store)
+    {
+        var folder = store.Folder(run.Id);
+        if (!folder.IsFinished || !File.Exists(folder.StepLogPath)) return null;
+        var rows = File.ReadAllLines(folder.StepLogPath);
+        var header = rows[0].Split(',');
+        var data = rows.Skip(1).Where(l => l.Length > 0).Select(l => l.Split(',')).ToList();
+        var tail = data.Skip(data.Count - Math.Max(1, data.Count / 5)).ToList();
+        var loss = Training.Objective.BindSegmentationLoss(run.Spec.Loss);
+        var method = run.Spec.Method.Name == "affinity-kd" ? Training.Objective.BindMethodOptions(run.Spec.Method).AffinityKd : null;
+        double Weight(string term) => term switch
+        {
+            "dice" => loss.DiceWeight, "focal" => loss.FocalWeight,
+            "lm" => method?.LogitsWeight ?? 0, "kmm" => method?.KernelMatrixWeight ?? 0, "aam" => method?.AffinityWeight ?? 0,
+            _ => 0,
+        };
+        var result = new Dictionary<string, double>(StringComparer.Ordinal);
+        for (int c = 4; c < header.Length; c++)
+            result[header[c]] = Weight(header[c]) * tail.Average(r => double.Parse(r[c], CultureInfo.InvariantCulture));
+        return result;
+    }
+
+    private static void AppendBalance(StringBuilder sb, IReadOnlyList<PlannedRun> plan, RunStore store, bool full)
+    {
+        sb.Append("\n## What the optimiser served: the objective's balance\n\n");
+        sb.Append("Each term's weighted value (λ × term) averaged over the last fifth of training and over the targets, from the runs' `log.csv`. ");
+        sb.Append("`seg` = 0.5·Dice + 0.5·focal (or the variant's loss); `share of AAM` = λ3·AAM over the whole objective.\n\n");
+        sb.Append("| teacher | variant | seg | λ1·LM | λ2·KMM | λ3·AAM | share of AAM |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+        foreach (var (tag, _, _) in AffinityKdExperiment.Teachers)
+        {
+            var rows = new List<(string Label, string Row)> { (AffinityKdSensitivity.Reference, AffinityKdSensitivity.ReferenceRow(tag)) };
+            rows.AddRange(AffinityKdSensitivity.Variants(full).Select(v => ($"{v.Choice}: {v.Variant}", AffinityKdSensitivity.Row(tag, v))));
+            foreach (var (label, row) in rows)
+            {
+                var balances = plan.Where(r => r.Cells.Any(c => c.Table == AffinityKdSensitivity.Table && c.Row == row))
+                    .Select(r => Balance(r, store)).Where(b => b is not null).Select(b => b!).ToList();
+                if (balances.Count == 0) continue;
+                double Mean(params string[] terms) => balances.Average(b => terms.Sum(t => b.GetValueOrDefault(t)));
+                double seg = Mean("dice", "focal"), lm = Mean("lm"), kmm = Mean("kmm"), aam = Mean("aam");
+                double total = seg + lm + kmm + aam;
+                sb.Append($"| {tag} | {label} | {F(seg)} | {F(lm)} | {F(kmm)} | {F(aam)} | {(total > 0 ? (aam / total).ToString("0%", CultureInfo.InvariantCulture) : "")} |\n");
+            }
+        }
+    }
+
+    /// <summary>What the numbers say, computed: the best variant per teacher and whether any beats ENet w/o on every target.</summary>
+    private static void AppendFindings(StringBuilder sb, IReadOnlyList<SensitivityLine> lines)
+    {
+        var baseline = lines[0];
+        if (baseline.Mean is not double wo) return;
+        sb.Append("\n## Findings (computed from sensitivity.csv)\n\n");
+        foreach (var teacher in lines.Select(l => l.Teacher).Where(t => t != "-").Distinct())
+        {
+            var mine = lines.Where(l => l.Teacher == teacher && l.Mean is not null).ToList();
+            var reference = mine.FirstOrDefault(l => l.Choice == "reference");
+            if (reference?.Mean is not double asWritten) continue;
+            var best = mine.OrderByDescending(l => l.Mean).First();
+            int targets = baseline.Dice.Count;
+            var allAbove = mine.Where(l => l.Choice != "reference" && l.Dice.All(kv => kv.Value is double d && baseline.Dice[kv.Key] is double b && d > b)).ToList();
+            sb.Append($"- **{teacher}**: as written {F(asWritten)} against ENet w/o {F(wo)} ({Signed(asWritten - wo)}). ");
+            sb.Append($"Best variant: {best.Choice} = {best.Variant}, {F(best.Mean)} ({Signed(best.Mean - asWritten)} over as written, {Signed(best.Mean - wo)} over w/o). ");
+            sb.Append(allAbove.Count == 0
+                ? $"No single change makes the distilled student beat ENet w/o on all {targets} targets.\n"
+                : $"Beating ENet w/o on all {targets} targets: {string.Join("; ", allAbove.Select(l => $"{l.Choice} = {l.Variant}"))} — a labelled variant, not the reproduction.\n");
+        }
+    }
+
+    public static string Notes(ExperimentProfile profile, IReadOnlyList<SensitivityLine> lines, bool full, IReadOnlyList<PlannedRun> plan, RunStore store)
     {
         var sb = new StringBuilder($"# Affinity-KD sensitivity study, profile `{profile.Name}`\n\n");
         sb.Append("ENet distilled with all three terms (LM + KMM + AAM) from T1 (DeepLabV3+) and from T2 (UNet++), on every target, ");
@@ -90,6 +161,8 @@ public static class AffinityKdSensitivityTables
         sb.Append("| 0 | reference | as written | the configuration of Tables 2–4 (docs/distillation.md) |\n");
         int i = 1;
         foreach (var v in AffinityKdSensitivity.Variants(full)) sb.Append($"| {i++} | {v.Choice} | {v.Variant} | {v.PaperSays} |\n");
+        AppendFindings(sb, lines);
+        AppendBalance(sb, plan, store, full);
         sb.Append("\n## Runs\n\n| row | target | run |\n| --- | --- | --- |\n");
         foreach (var (cell, run) in plan.SelectMany(r => r.Cells.Where(c => c.Table == AffinityKdSensitivity.Table).Select(c => (c, r)))
                      .OrderBy(x => x.c.Row, StringComparer.Ordinal).ThenBy(x => x.c.Column, StringComparer.Ordinal))
@@ -106,7 +179,7 @@ public static class AffinityKdSensitivityTables
         var notes = Path.Combine(folder, "sensitivity.notes.md");
         var chart = Path.Combine(folder, "figures", "sensitivity.svg");
         AtomicFile.WriteAllText(csv, Csv(profile, lines));
-        AtomicFile.WriteAllText(notes, Notes(profile, lines, full, plan));
+        AtomicFile.WriteAllText(notes, Notes(profile, lines, full, plan, store));
         AtomicFile.WriteAllText(chart, Chart(lines));
         return ([csv, notes, chart], lines.Sum(l => l.Dice.Values.Count(v => v is null)));
     }
