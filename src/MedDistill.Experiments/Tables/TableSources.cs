@@ -21,13 +21,16 @@ public static class TableSources
 
     /// <summary>
     /// A result table's file: <c>*.csv</c> but not the long-format <c>*.compare.csv</c> and <c>*.seeds.csv</c> beside it,
-    /// nor <c>claims.csv</c> (text, not numbers).
+    /// nor <c>claims.csv</c> (text, not numbers), nor the run and study listings (runs, domain-shift, sensitivity).
     /// </summary>
     public static bool IsTableFile(string fileName) =>
         fileName.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)
         && !fileName.EndsWith(".compare.csv", StringComparison.OrdinalIgnoreCase)
         && !fileName.EndsWith(".seeds.csv", StringComparison.OrdinalIgnoreCase)
-        && !string.Equals(Path.GetFileName(fileName), "claims.csv", StringComparison.OrdinalIgnoreCase);
+        && !NotTables.Contains(Path.GetFileName(fileName), StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>CSV files of a profile folder that are listings, not result tables keyed by row label.</summary>
+    private static readonly string[] NotTables = ["claims.csv", "runs.csv", "domain-shift.csv", "sensitivity.csv"];
 
     public static string TableName(string fileName) => fileName[..^".csv".Length];
 
