@@ -10,10 +10,17 @@ namespace MedDistill.Experiments.Reports;
 /// differences. <paramref name="Compare"/>, when given, supplies the third number of a cell (e.g. the pipeline's own
 /// delta table, or marks such as <c>n/a</c>) instead of the difference computed here.
 /// </summary>
-public sealed record ReportTable(string Name, ResultTable Reproduced, ResultTable? Published = null, ResultTable? Compare = null, string? Caption = null);
+public sealed record ReportTable(string Name, ResultTable Reproduced, ResultTable? Published = null, ResultTable? Compare = null, string? Caption = null)
+{
+    /// <summary>Pictures shown right under the table (its plots), before the report's other figures.</summary>
+    public IReadOnlyList<ReportFigure> Figures { get; init; } = [];
+}
 
-/// <summary>An image of the report (SVG, PNG); <see cref="Caption"/> defaults to the file name without extension.</summary>
-public sealed record ReportFigure(string Path, string? Caption = null);
+/// <summary>
+/// An image of the report (SVG, PNG); <see cref="Caption"/> defaults to the file name without extension.
+/// <see cref="Alternate"/>: the same picture in another format (the SVG beside a PNG), linked under it.
+/// </summary>
+public sealed record ReportFigure(string Path, string? Caption = null, string? Alternate = null);
 
 /// <summary>
 /// Writes report.md: the title, the notes, each table as a Markdown table and the figures embedded by paths relative to
@@ -45,17 +52,12 @@ public static class ReportWriter
             if (!string.IsNullOrWhiteSpace(table.Caption)) md.Append(table.Caption.Trim().ReplaceLineEndings("\n")).Append("\n\n");
             AppendTable(md, table);
             md.Append('\n');
+            foreach (var f in table.Figures) AppendFigure(md, f, reportDirectory);
         }
         if (figures.Count > 0)
         {
             md.Append("## Figures\n\n");
-            foreach (var f in figures)
-            {
-                var caption = f.Caption ?? Path.GetFileNameWithoutExtension(f.Path);
-                md.Append("![").Append(Inline(caption).Replace("[", "\\[").Replace("]", "\\]")).Append("](")
-                  .Append(Link(RelativePath(f.Path, reportDirectory))).Append(")\n\n");
-                md.Append('*').Append(Inline(caption)).Append("*\n\n");
-            }
+            foreach (var f in figures) AppendFigure(md, f, reportDirectory);
         }
         return md.ToString().TrimEnd('\n') + "\n";
     }
@@ -78,6 +80,18 @@ public static class ReportWriter
         if (reproduced is null || !IsNumber(reproduced, out var r) || !IsNumber(published, out var p)) return $"{shown} ({published})";
         var delta = difference is not null ? Signed(difference) : Signed(r - p, Math.Max(Decimals(reproduced), Decimals(published)));
         return $"{shown} ({published}, {delta})";
+    }
+
+    private static void AppendFigure(StringBuilder md, ReportFigure f, string reportDirectory)
+    {
+        var caption = f.Caption ?? Path.GetFileNameWithoutExtension(f.Path);
+        md.Append("![").Append(Inline(caption).Replace("[", "\\[").Replace("]", "\\]")).Append("](")
+          .Append(Link(RelativePath(f.Path, reportDirectory))).Append(")\n\n");
+        md.Append('*').Append(Inline(caption)).Append('*');
+        if (f.Alternate is not null)
+            md.Append(" ([").Append(Path.GetExtension(f.Alternate).TrimStart('.').ToUpperInvariant()).Append("](")
+              .Append(Link(RelativePath(f.Alternate, reportDirectory))).Append("))");
+        md.Append("\n\n");
     }
 
     private static void AppendTable(StringBuilder md, ReportTable t)

@@ -9,6 +9,7 @@ using MedDistill.Evaluation;
 using MedDistill.Experiments.Evaluation;
 using MedDistill.Experiments.Runs;
 using MedDistill.Models;
+using MedDistill.Shared;
 using MedDistill.Torch;
 using MedDistill.Torch.Optim;
 using static MedDistill.Torch.torch;
@@ -310,18 +311,17 @@ internal sealed class RunLogs
     /// <summary>Keeps the header and the rows whose first column is at most <paramref name="keepUpTo"/> (-1: none).</summary>
     private static void Reset(string path, string header, long keepUpTo)
     {
-        var rows = new List<string> { header };
+        var text = header + "\n";
         if (keepUpTo >= 0 && File.Exists(path))
-            rows.AddRange(File.ReadAllLines(path).Skip(1).Where(l =>
-                long.TryParse(l.Split(',')[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var k) && k <= keepUpTo));
-        AtomicFile.WriteAllText(path, string.Join("\n", rows) + "\n");
+            text += Csv.Write(Csv.Read(File.ReadAllText(path), (line, problem) => new InvalidDataException($"{path}: line {line}: {problem}"))
+                .Skip(1).Where(r => long.TryParse(r.Fields[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var k) && k <= keepUpTo)
+                .Select(r => r.Fields!));
+        AtomicFile.WriteAllText(path, text);
     }
 
     public void Step(long step, int epoch, double lr, StepValues v)
     {
-        pending.Append(step).Append(',').Append(epoch + 1).Append(',').Append(F(lr)).Append(',').Append(F(v.Total));
-        foreach (var t in v.Terms) pending.Append(',').Append(F(t));
-        pending.Append('\n');
+        pending.Append(Csv.Line([I(step), I(epoch + 1), F(lr), F(v.Total), .. v.Terms.Select(F)]));
         if (pending.Length > 64 * 1024) Flush();
     }
 
@@ -329,8 +329,7 @@ internal sealed class RunLogs
     public void Epoch(int epoch, long step, double meanLoss, double? dice, double lr)
     {
         Flush();
-        File.AppendAllText(folder.EpochLogPath, string.Create(CultureInfo.InvariantCulture,
-            $"{epoch + 1},{step},{F(meanLoss)},{(dice is double d ? F(d) : "")},{F(lr)}\n"));
+        File.AppendAllText(folder.EpochLogPath, Csv.Line(I(epoch + 1), I(step), F(meanLoss), dice is double d ? F(d) : "", F(lr)));
     }
 
     public void Flush()
@@ -341,4 +340,5 @@ internal sealed class RunLogs
     }
 
     private static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+    private static string I(long v) => v.ToString(CultureInfo.InvariantCulture);
 }
