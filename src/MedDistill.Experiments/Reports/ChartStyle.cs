@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using ScottPlot;
 
 namespace MedDistill.Experiments.Reports;
@@ -8,7 +9,7 @@ namespace MedDistill.Experiments.Reports;
 /// formatted here. ScottPlot would otherwise measure text to place the axes and pick the first installed font, so
 /// the same chart could come out differently on two machines.
 /// </summary>
-public static class ChartStyle
+public static partial class ChartStyle
 {
     /// <summary>
     /// DejaVu Sans: Debian's default sans-serif (fonts-dejavu-core, which build.sh installs). Named, not left to
@@ -20,7 +21,9 @@ public static class ChartStyle
     public static IReadOnlyList<string> Palette { get; } =
         ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
-    public static Color Colour(int index) => Color.FromHex(Palette[index % Palette.Count]);
+    /// <summary>The palette's colour for series <paramref name="index"/>; past the tenth, the same ten darkened, so eleven rows stay apart.</summary>
+    public static Color Colour(int index) =>
+        index < Palette.Count ? Color.FromHex(Palette[index]) : Color.FromHex(Palette[index % Palette.Count]).Darken(0.45);
 
     public static Plot NewPlot(string title, string xLabel, string yLabel)
     {
@@ -58,7 +61,27 @@ public static class ChartStyle
         plot.Legend.FontName = Font;
         plot.Legend.FontSize = 12;
         plot.ShowLegend(Edge.Right);
+        // The right axis panel (empty here) would sit between the data area and the legend and push it off the picture.
+        plot.Axes.Right.IsVisible = false;
     }
+
+    /// <summary>
+    /// The plot as SVG. Skia's SVG canvas numbers clip paths from a counter shared by the whole process (cl_9 in one
+    /// chart, cl_c in the next), so they are renumbered here in order of appearance: the same chart, the same text.
+    /// </summary>
+    public static string Svg(Plot plot, int width, int height)
+    {
+        var svg = plot.GetSvgXml(width, height);
+        var ids = new Dictionary<string, string>();
+        return ClipId().Replace(svg, m =>
+        {
+            if (!ids.TryGetValue(m.Value, out var id)) ids[m.Value] = id = "clip" + (ids.Count + 1).ToString(CultureInfo.InvariantCulture);
+            return id;
+        });
+    }
+
+    [GeneratedRegex(@"\bcl_[0-9a-f]+\b")]
+    private static partial Regex ClipId();
 
     /// <summary>A number as a label: <paramref name="decimals"/> decimals, invariant culture.</summary>
     public static string Number(double value, int decimals) => value.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);

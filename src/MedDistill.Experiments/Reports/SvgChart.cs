@@ -47,7 +47,8 @@ public sealed record SvgChart
     public int Decimals { get; init; } = 2;
 
     // Layout in pixels. The legend sits in a column right of the plot; its width follows the longest name.
-    internal const double MarginLeft = 64, MarginTop = 40, MarginBottom = 52, MarginRight = 16;
+    // MarginRight leaves room for the frame ScottPlot draws around its legend.
+    internal const double MarginLeft = 64, MarginTop = 40, MarginBottom = 52, MarginRight = 32;
     internal const double LegendGap = 16, LegendSwatch = 20, CharWidth = 7;
 
     /// <summary>The plot area's corners (left, top, right, bottom) in pixels.</summary>
@@ -86,7 +87,7 @@ public sealed record SvgChart
         (area.Left + (x - ax.Min) / (ax.Max - ax.Min) * (area.Right - area.Left),
          area.Bottom - (y - ay.Min) / (ay.Max - ay.Min) * (area.Bottom - area.Top));
 
-    public string ToSvg() => Build().GetSvgXml(Width, Height);
+    public string ToSvg() => ChartStyle.Svg(Build(), Width, Height);
 
     public byte[] ToPng() => Build().GetImageBytes(Width, Height, ImageFormat.Png);
 

@@ -86,7 +86,12 @@ public static class TablePlots
                 {
                     var spread = cases?.Invoke(rows[r], columns[c]);
                     double sd = spread is { Count: > 1 } ? StandardDeviation(spread) : 0;
-                    bars.Add(new Bar { Position = x, Value = v, Error = sd, Size = slot * 0.9, FillColor = ChartStyle.Colour(r), LineWidth = 0 });
+                    // ScottPlot draws the whisker with the bar's outline style: both thin and black.
+                    bars.Add(new Bar
+                    {
+                        Position = x, Value = v, Error = sd, ErrorSize = slot * 0.5, Size = slot * 0.9, FillColor = ChartStyle.Colour(r),
+                        LineColor = Colors.Black, LineWidth = 0.5f,
+                    });
                     top = Math.Max(top, v + sd);
                 }
                 if (table.Published!.RowLabels.Contains(rows[r]) && table.Published.Columns.Contains(columns[c])
@@ -107,7 +112,7 @@ public static class TablePlots
         }
         // The legend column is as wide as the longest name needs; the data area takes the rest.
         double legend = 16 + 20 + 6 + 7 * rows.Append("published").Max(n => n.Length);
-        ChartStyle.FixLayout(plot, (64, 40, width - 16 - legend, height - 40), width, height);
+        ChartStyle.FixLayout(plot, (64, 40, width - 48 - legend, height - 40), width, height);
         ChartStyle.SetCategories(plot.Axes.Bottom, columns);
         ChartStyle.SetAxis(plot.Axes.Left, Axis.Nice([0, top], 0, null, 5, false));
         ChartStyle.LegendRight(plot);
@@ -126,7 +131,7 @@ public static class TablePlots
         var svg = pathWithoutExtension + ".svg";
         var bytes = plot.GetImageBytes(width, height, ImageFormat.Png);
         AtomicFile.Write(png, s => s.Write(bytes));
-        AtomicFile.WriteAllText(svg, plot.GetSvgXml(width, height));
+        AtomicFile.WriteAllText(svg, ChartStyle.Svg(plot, width, height));
         return new ReportFigure(png, caption, svg);
     }
 }
