@@ -101,12 +101,15 @@ function Assert-NativeDeps([string[]]$Extra = @()) {
     if (-not (Test-Libtorch)) { $missing += 'libtorch-dev' }
     if (-not (Get-Command g++ -ErrorAction SilentlyContinue)) { $missing += 'g++' }
     if (-not (Get-Command make -ErrorAction SilentlyContinue)) { $missing += 'make' }
+    # The report's charts: SkiaSharp's native library loads libfontconfig, and the charts name DejaVu Sans.
+    if (-not (Get-ChildItem /usr/lib/*/libfontconfig.so.1 -ErrorAction SilentlyContinue)) { $missing += 'libfontconfig1' }
+    if (-not (Test-Path /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf)) { $missing += 'fonts-dejavu-core' }
     $missing += $Extra
     if ($missing.Count -eq 0) { return }
 
     $wanted = @()
     if (-not $env:LIBTORCH) { $wanted += 'libtorch-dev' }
-    $wanted += @('g++', 'make') + $Extra
+    $wanted += @('g++', 'make', 'libfontconfig1', 'fonts-dejavu-core') + $Extra
     $isRoot = (& id -u) -eq '0'
     if (-not $isRoot) {
         $hint = if ($env:LIBTORCH) { '' } else { ' (or set LIBTORCH=/path/to/libtorch)' }

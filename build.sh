@@ -97,12 +97,15 @@ ensure_native_deps() {
   have_libtorch || missing+=(libtorch-dev)
   command -v g++ >/dev/null 2>&1 || missing+=(g++)
   command -v make >/dev/null 2>&1 || missing+=(make)
+  # The report's charts: SkiaSharp's native library loads libfontconfig, and the charts name DejaVu Sans.
+  compgen -G '/usr/lib/*/libfontconfig.so.1' >/dev/null || missing+=(libfontconfig1)
+  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
   missing+=("$@")
   [ "${#missing[@]}" -eq 0 ] && return 0
 
   # Ask for the whole set so the command stays right whatever else is missing; apt skips what is there.
   [ -n "${LIBTORCH:-}" ] || wanted+=(libtorch-dev)
-  wanted+=(g++ make "$@")
+  wanted+=(g++ make libfontconfig1 fonts-dejavu-core "$@")
   if [ "$(id -u)" -ne 0 ]; then
     die 2 "missing ${missing[*]}: run 'sudo apt-get install -y ${wanted[*]}'$([ -n "${LIBTORCH:-}" ] || echo " (or set LIBTORCH=/path/to/libtorch)"), then rerun"
   fi

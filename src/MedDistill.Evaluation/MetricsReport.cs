@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
+using MedDistill.Shared;
 namespace MedDistill.Evaluation;
 
 /// <summary>
@@ -356,29 +357,13 @@ public sealed class MetricsReport
     /// </summary>
     public string ToCasesCsv()
     {
-        var csv = new StringBuilder();
-        csv.Append(CasesCsvHeader).Append('\n');
-        foreach (var r in Cases)
-        {
-            csv.Append(Quote(r.CaseId)).Append(',')
-               .Append(Quote(r.Site)).Append(',')
-               .Append(r.ClassLabel.ToString(CultureInfo.InvariantCulture)).Append(',')
-               .Append(Cell(r.Dice)).Append(',')
-               .Append(Cell(r.Hd95)).Append(',')
-               .Append(Cell(r.Asd)).Append(',')
-               .Append(Cell(r.AssdMedPy)).Append(',')
-               .Append(Cell(r.Hd)).Append(',')
-               .Append(r.PredictionVoxels.ToString(CultureInfo.InvariantCulture)).Append(',')
-               .Append(r.ReferenceVoxels.ToString(CultureInfo.InvariantCulture)).Append(',')
-               .Append(r.IntersectionVoxels.ToString(CultureInfo.InvariantCulture)).Append(',')
-               .Append(r.PredictionEmpty ? "true" : "false").Append(',')
-               .Append(r.ReferenceEmpty ? "true" : "false").Append('\n');
-        }
-        return csv.ToString();
+        var inv = CultureInfo.InvariantCulture;
+        var rows = Cases.Select(r => (IReadOnlyList<string?>)[
+            r.CaseId, r.Site, r.ClassLabel.ToString(inv), Cell(r.Dice), Cell(r.Hd95), Cell(r.Asd), Cell(r.AssdMedPy), Cell(r.Hd),
+            r.PredictionVoxels.ToString(inv), r.ReferenceVoxels.ToString(inv), r.IntersectionVoxels.ToString(inv),
+            r.PredictionEmpty ? "true" : "false", r.ReferenceEmpty ? "true" : "false"]);
+        return CasesCsvHeader + "\n" + Csv.Write(rows);
     }
 
     private static string Cell(double value) => double.IsNaN(value) ? "" : FormatDouble(value);
-
-    private static string Quote(string text) =>
-        text.AsSpan().IndexOfAny(",\"\r\n") < 0 ? text : "\"" + text.Replace("\"", "\"\"") + "\"";
 }

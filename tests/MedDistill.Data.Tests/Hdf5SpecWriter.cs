@@ -247,8 +247,12 @@ public sealed class Hdf5SpecWriter
                 for (int a = 0; a < rank; a++) BinaryPrimitives.WriteUInt64LittleEndian(tree.AsSpan(k + 8 + 8 * a), stored[i].Offsets[a]);
                 BinaryPrimitives.WriteUInt64LittleEndian(tree.AsSpan(k + keySize), stored[i].At);
             }
+            // The final key: one past the last chunk (its offset plus the chunk size), as the HDF5 library writes it;
+            // PureHDF's lookup relies on it, where the dataset's extent would cut the last edge chunk off.
             int last = 24 + stored.Count * (keySize + 8);
-            for (int a = 0; a < rank; a++) BinaryPrimitives.WriteUInt64LittleEndian(tree.AsSpan(last + 8 + 8 * a), d.Dims[a]);
+            if (stored.Count > 0)
+                for (int a = 0; a < rank; a++)
+                    BinaryPrimitives.WriteUInt64LittleEndian(tree.AsSpan(last + 8 + 8 * a), stored[^1].Offsets[a] + (ulong)d.ChunkDims[a]);
             ulong treeAt = stored.Count == 0 ? Undefined : f.Append(tree);
 
             // Layout v3 chunked: version, class 2, dimensionality (rank + 1), B-tree address, chunk sizes, element size.

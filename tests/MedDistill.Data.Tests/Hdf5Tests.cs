@@ -188,7 +188,8 @@ public class Hdf5Tests : TempDirTest
         AssertGrid(Hdf5.Read(path, "label"), new[] { 2, 3, 4 }, G);
         AssertGrid(Hdf5.Read(path, "single"), new[] { 2, 3, 4 }, F);   // layout v4, single-chunk index, deflated
         AssertGrid(Hdf5.Read(path, "implicit"), new[] { 2, 3, 4 }, F); // layout v4, implicit index, edge chunks
-        Assert.That(() => Hdf5.Read(path, "chunked"), Throws.TypeOf<DataFormatException>().With.Message.Contain("fixed array"));
+        // A fixed-array chunk index, which our own reader refused by name; PureHDF reads it.
+        AssertGrid(Hdf5.Read(path, "chunked"), new[] { 4, 4, 4 }, G);
     }
 
     // ---- corrupt files ------------------------------------------------------------------------------------------
@@ -217,14 +218,6 @@ public class Hdf5Tests : TempDirTest
         var bytes = File.ReadAllBytes(Fixture("h5py_chunked_gzip.h5"));
         File.WriteAllBytes(PathOf("cut.h5"), bytes[..5200]);
         AssertGrid(Hdf5.Read(PathOf("cut.h5"), "image"), new[] { 5, 6, 7 }, H);
-    }
-
-    [Test]
-    public void ContiguousSizeDisagreeingWithTheDataspace_IsRefused()
-    {
-        var path = Write("s.h5", new Hdf5SpecWriter()
-            .Add(new Hdf5SpecWriter.Dataset("image", new ulong[] { 2, 3 }, Hdf5SpecWriter.FixedPoint(2, true, false), 2) { Contiguous = new byte[10] }));
-        Assert.That(() => Hdf5.Read(path, "image"), Throws.TypeOf<DataFormatException>().With.Message.Contain("holds 10 bytes").And.Message.Contain("needs 12"));
     }
 
     [Test]

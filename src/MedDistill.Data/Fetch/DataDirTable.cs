@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Text;
 using MedDistill.Data.Manifest;
+using MedDistill.Shared;
 
 namespace MedDistill.Data.Fetch;
 
@@ -24,7 +24,7 @@ internal static class DataDirTable
     {
         if (!File.Exists(path)) return [];
         List<CsvRecord> records;
-        using (var reader = new StreamReader(path)) records = CsvTable.Read(reader, path);
+        records = Csv.Read(File.ReadAllText(path), (line, problem) => new ManifestException(path, line, problem));
         if (records.Count == 0) return [];
         if (string.Join(",", records[0].Fields) != header)
             throw new ManifestException(path, records[0].Line, $"header must be '{header}'");
@@ -34,10 +34,8 @@ internal static class DataDirTable
     /// <summary>Rewrites <paramref name="path"/> atomically: the header, then one line per row (fields escaped), sorted.</summary>
     public static void Write(string path, string header, IEnumerable<(string dataset, string file, string[] rest)> rows)
     {
-        var text = new StringBuilder(header).Append('\n');
-        foreach (var (dataset, file, rest) in rows.OrderBy(r => r.dataset, StringComparer.Ordinal).ThenBy(r => r.file, StringComparer.Ordinal))
-            text.Append(CsvTable.Escape(dataset)).Append(',').Append(CsvTable.Escape(file))
-                .Append(string.Concat(rest.Select(f => "," + CsvTable.Escape(f)))).Append('\n');
-        AtomicFile.WriteAllText(path, text.ToString());
+        var sorted = rows.OrderBy(r => r.dataset, StringComparer.Ordinal).ThenBy(r => r.file, StringComparer.Ordinal)
+            .Select(r => (IReadOnlyList<string?>)[r.dataset, r.file, .. r.rest]);
+        AtomicFile.WriteAllText(path, header + "\n" + Csv.Write(sorted));
     }
 }

@@ -1,3 +1,4 @@
+using MedDistill.Shared;
 using System.Globalization;
 
 namespace MedDistill.Data.Manifest;
@@ -51,7 +52,7 @@ public sealed class DataManifest
 
     public static DataManifest Parse(TextReader reader, string source)
     {
-        var records = CsvTable.Read(reader, source);
+        var records = Csv.Read(reader, (line, problem) => new ManifestException(source, line, problem));
         if (records.Count == 0) throw new ManifestException(source, 1, "empty file (expected the header " + string.Join(",", Columns) + ")");
         var header = records[0].Fields.Select(f => f.Trim()).ToArray();
         if (!header.SequenceEqual(Columns))

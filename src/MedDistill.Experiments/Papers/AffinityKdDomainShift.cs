@@ -4,6 +4,7 @@ using MedDistill.Evaluation;
 using MedDistill.Experiments.Evaluation;
 using MedDistill.Experiments.Runs;
 using MedDistill.Experiments.Training;
+using MedDistill.Shared;
 
 namespace MedDistill.Experiments.Papers;
 
@@ -38,9 +39,8 @@ public static class AffinityKdDomainShift
 
     public static string Csv(IReadOnlyList<Row> rows)
     {
-        var sb = new StringBuilder("model,target,in_domain_validation_dice,unseen_site_dice,drop\n");
-        foreach (var r in rows) sb.Append($"{r.Model},{r.Target},{F(r.InDomain)},{F(r.Unseen)},{F(r.Drop)}\n");
-        return sb.ToString();
+        IEnumerable<string?[]> records = rows.Select(r => new string?[] { r.Model, r.Target, F(r.InDomain), F(r.Unseen), F(r.Drop) });
+        return MedDistill.Shared.Csv.Write([["model", "target", "in_domain_validation_dice", "unseen_site_dice", "drop"], .. records]);
     }
 
     /// <summary>A Markdown table per model: in-domain, unseen and drop per target, and the median drop.</summary>

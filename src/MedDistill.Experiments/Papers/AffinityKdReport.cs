@@ -6,13 +6,13 @@ using MedDistill.Torch;
 namespace MedDistill.Experiments.Papers;
 
 /// <summary>
-/// report.md of a profile: Tables 1–4 with published values and deltas beside the reproduced ones, the training curves
-/// of the Table 4 ablation (ENet ← DeepLabV3+, one target), and overlays in the manner of the paper's Fig. 3 (ENet
+/// report.md of a profile: Tables 1–4 with published values and deltas beside the reproduced ones, each followed by its
+/// plots (<see cref="AffinityKdPlots"/>: reproduced vs published, bars per site, training curves on one target), and overlays in the manner of the paper's Fig. 3 (ENet
 /// distilled from DeepLabV3+ on S4 and S6; red ground truth, green prediction).
 /// </summary>
 public static class AffinityKdReport
 {
-    /// <summary>The target whose ablation runs are plotted, and the targets of the overlays (the paper's Fig. 3).</summary>
+    /// <summary>The target whose runs' training curves are plotted, and the targets of the overlays (the paper's Fig. 3).</summary>
     public const string CurvesTarget = "S4";
     public static readonly string[] OverlayTargets = ["S4", "S6"];
 
@@ -25,24 +25,6 @@ public static class AffinityKdReport
         var figuresDir = Path.Combine(folder, "figures");
         Directory.CreateDirectory(figuresDir);
         var figures = new List<ReportFigure>();
-
-        // Training curves: every finished run of Table 4 on one target (teacher, plain student, the seven variants).
-        var curveRuns = plan.Where(r => r.Cells.Any(c => c.Table == "table4" && c.Column == CurvesTarget))
-            .Select(r => (Run: r, Row: r.Cells.First(c => c.Table == "table4").Row))
-            .Where(x => store.Folder(x.Run.Id).IsFinished).ToList();
-        if (curveRuns.Count > 0)
-        {
-            var charts = TrainingCurves.Render(curveRuns.Select(x => store.Folder(x.Run.Id)).ToList(), curveRuns.Select(x => x.Row).ToList());
-            var loss = Path.Combine(figuresDir, $"curves-table4-{CurvesTarget}-loss.svg");
-            var dice = Path.Combine(figuresDir, $"curves-table4-{CurvesTarget}-dice.svg");
-            AtomicFile.WriteAllText(loss, charts.LossSvg);
-            AtomicFile.WriteAllText(dice, charts.DiceSvg);
-            figures.Add(new ReportFigure(loss, $"Training loss per epoch, Table 4 runs, target {CurvesTarget}"));
-            // Runs that validate every N steps leave epochs.csv without Dice; their curves are in the training section.
-            if (curveRuns.Any(x => x.Run.Spec.Schedule.ValidateEvery is null))
-                figures.Add(new ReportFigure(dice, $"Validation Dice per epoch, Table 4 runs, target {CurvesTarget}"));
-            written.AddRange([loss, dice]);
-        }
 
         // Overlays: ENet w/ T1 (all three terms), the first test case of each target, its slice with the most prostate.
         foreach (var target in OverlayTargets)
@@ -64,7 +46,11 @@ public static class AffinityKdReport
         if (File.Exists(table1))
             reportTables.Add(new ReportTable("table1", Tables.ResultTable.Read(table1), Caption: "Table 1: parameters and FLOPs (the paper's convention; see table1.notes.md)"));
         foreach (var t in tables)
-            reportTables.Add(new ReportTable(t.Name, t.Reproduced, t.Published, Caption: Caption(t.Name), Annotations: Annotations(t)));
+            reportTables.Add(new ReportTable(t.Name, t.Reproduced, t.Published, Caption: Caption(t.Name), Annotations: Annotations(t))
+            {
+                Figures = AffinityKdPlots.ForTable(t, plan, store, figuresDir),
+            });
+        written.AddRange(reportTables.SelectMany(t => t.Figures).SelectMany(f => f.Alternate is null ? [f.Path] : new[] { f.Path, f.Alternate }));
         foreach (var s in seeds ?? [])
             reportTables.Add(new ReportTable($"{s.Name} across seeds", s.Mean, Caption: $"{Caption(s.Name)}: mean ± sample std of the run seeds " +
                 $"(n = seeds with a finished run; `{s.Name}.seeds.csv` lists each seed's value)", Annotations: s.Spread));

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text;
+using MedDistill.Shared;
 using MedDistill.Evaluation;
 using MedDistill.Experiments.Evaluation;
 using MedDistill.Experiments.Runs;
@@ -18,7 +18,7 @@ public static class AffinityKdRuns
 
     public static string Csv(IReadOnlyList<PlannedRun> plan, RunStore store)
     {
-        var sb = new StringBuilder(Header).Append('\n');
+        var records = new List<string?[]> { Header.Split(',') };
         foreach (var run in plan.OrderBy(r => r.Key, StringComparer.Ordinal))
         {
             var folder = store.Folder(run.Id);
@@ -28,12 +28,12 @@ public static class AffinityKdRuns
             string test = finished ? F(MetricsReport.Read(folder.MetricsPath).MeanDice()) : "";
             var spec = run.Spec;
             var method = spec.Method.Name + (spec.Method.Options is { Count: > 0 } o ? " " + o.ToJsonString() : "");
-            sb.Append(string.Join(",", Quote(run.Key), run.Id, spec.Kind, spec.Model.Name, Quote(method), spec.Data.Split.Target,
+            records.Add([run.Key, run.Id, spec.Kind, spec.Model.Name, method, spec.Data.Split.Target,
                 state?.Step.ToString(CultureInfo.InvariantCulture) ?? "", c?.Epochs.ToString(CultureInfo.InvariantCulture) ?? "",
                 c?.BestEpoch?.ToString(CultureInfo.InvariantCulture) ?? "", c?.BestDice is double b ? F(b) : "",
-                c?.FirstHalfBest is double h ? F(h) : "", test, c is null ? "" : c.Converged ? "yes" : "no")).Append('\n');
+                c?.FirstHalfBest is double h ? F(h) : "", test, c is null ? "" : c.Converged ? "yes" : "no"]);
         }
-        return sb.ToString();
+        return MedDistill.Shared.Csv.Write(records);
     }
 
     /// <summary>How many finished runs converged, out of how many finished: the line the notes and report quote.</summary>
@@ -59,6 +59,4 @@ public static class AffinityKdRuns
     }
 
     private static string F(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
-
-    private static string Quote(string s) => s.IndexOfAny([',', '"', '\n']) < 0 ? s : "\"" + s.Replace("\"", "\"\"") + "\"";
 }

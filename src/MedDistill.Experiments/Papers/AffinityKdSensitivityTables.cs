@@ -4,6 +4,7 @@ using MedDistill.Evaluation;
 using MedDistill.Experiments.Evaluation;
 using MedDistill.Experiments.Reports;
 using MedDistill.Experiments.Runs;
+using MedDistill.Shared;
 
 namespace MedDistill.Experiments.Papers;
 
@@ -42,20 +43,18 @@ public static class AffinityKdSensitivityTables
     public static string Csv(ExperimentProfile profile, IReadOnlyList<SensitivityLine> lines)
     {
         var targets = profile.Targets;
-        var sb = new StringBuilder("teacher,choice,variant," + string.Join(",", targets) + ",mean,delta_vs_as_written,delta_vs_wo,targets_above_wo\n");
+        var records = new List<string?[]> { new string?[] { "teacher", "choice", "variant" }.Concat(targets).Concat(["mean", "delta_vs_as_written", "delta_vs_wo", "targets_above_wo"]).ToArray() };
         var baseline = lines[0];
         foreach (var line in lines)
         {
             var reference = lines.FirstOrDefault(l => l.Teacher == line.Teacher && l.Choice == "reference");
-            sb.Append(Quote(line.Teacher)).Append(',').Append(line.Choice).Append(',').Append(Quote(line.Variant));
-            foreach (var t in targets) sb.Append(',').Append(F(line.Dice[t]));
-            sb.Append(',').Append(F(line.Mean));
-            sb.Append(',').Append(line.Choice is "baseline" or "reference" ? "" : Signed(line.Mean - reference?.Mean));
-            sb.Append(',').Append(line.Choice == "baseline" ? "" : Signed(line.Mean - baseline.Mean));
             int above = targets.Count(t => line.Dice[t] is double d && baseline.Dice[t] is double b && d > b);
-            sb.Append(',').Append(line.Choice == "baseline" ? "" : $"{above}/{targets.Count}").Append('\n');
+            records.Add([line.Teacher, line.Choice, line.Variant, .. targets.Select(t => F(line.Dice[t])), F(line.Mean),
+                line.Choice is "baseline" or "reference" ? "" : Signed(line.Mean - reference?.Mean),
+                line.Choice == "baseline" ? "" : Signed(line.Mean - baseline.Mean),
+                line.Choice == "baseline" ? "" : $"{above}/{targets.Count}"]);
         }
-        return sb.ToString();
+        return MedDistill.Shared.Csv.Write(records);
     }
 
     /// <summary>Mean Dice of each variant, one line per teacher, with the as-written and w/o levels as flat lines.</summary>
@@ -186,5 +185,4 @@ public static class AffinityKdSensitivityTables
 
     private static string F(double? v) => v is double d ? d.ToString("0.0000", CultureInfo.InvariantCulture) : "";
     private static string Signed(double? v) => v is double d ? d.ToString("+0.0000;-0.0000;0.0000", CultureInfo.InvariantCulture) : "";
-    private static string Quote(string s) => s.IndexOfAny([',', '"']) < 0 ? s : "\"" + s.Replace("\"", "\"\"") + "\"";
 }

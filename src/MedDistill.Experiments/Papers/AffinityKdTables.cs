@@ -4,6 +4,7 @@ using MedDistill.Evaluation;
 using MedDistill.Experiments.Evaluation;
 using MedDistill.Experiments.Runs;
 using MedDistill.Experiments.Tables;
+using MedDistill.Shared;
 
 namespace MedDistill.Experiments.Papers;
 
@@ -91,28 +92,22 @@ public static class AffinityKdTables
     public static string Compare(ResultTable reproduced, ResultTable published, IReadOnlyList<CellStats>? stats = null)
     {
         var byCell = (stats ?? []).ToDictionary(s => (s.Row, s.Column));
-        var sb = new StringBuilder("row,column,published,reproduced,delta,std,n,p_value,vs\n");
+        var records = new List<string?[]> { new[] { "row", "column", "published", "reproduced", "delta", "std", "n", "p_value", "vs" } };
         foreach (var row in published.RowLabels)
             foreach (var col in published.Columns)
             {
                 var p = published.Value(row, col);
                 var r = reproduced.Value(row, col);
-                var rText = reproduced.Cell(row, col) ?? "";
                 string delta = p is double pv && r is double rv ? (rv - pv).ToString("+0.0000;-0.0000;0.0000", CultureInfo.InvariantCulture) : "";
-                sb.Append(Escape(row)).Append(',').Append(col).Append(',').Append(published.Cell(row, col) ?? "").Append(',')
-                  .Append(rText).Append(',').Append(delta).Append(',');
-                if (r is not null && byCell.TryGetValue((row, col), out var s))
-                    sb.Append(s.Std is double sd ? ResultTable.Format(sd, Decimals) : "").Append(',')
-                      .Append(s.N > 0 ? s.N.ToString(CultureInfo.InvariantCulture) : "").Append(',')
-                      .Append(s.PValue is double pval ? AffinityKdStatistics.FormatP(pval) : "").Append(',')
-                      .Append(Escape(s.Vs ?? ""));
-                else sb.Append(",,,");
-                sb.Append('\n');
+                var s = r is not null && byCell.TryGetValue((row, col), out var found) ? found : null;
+                records.Add([row, col, published.Cell(row, col) ?? "", reproduced.Cell(row, col) ?? "", delta,
+                    s?.Std is double sd ? ResultTable.Format(sd, Decimals) : "",
+                    s is { N: > 0 } ? s.N.ToString(CultureInfo.InvariantCulture) : "",
+                    s?.PValue is double pval ? AffinityKdStatistics.FormatP(pval) : "",
+                    s?.Vs ?? ""]);
             }
-        return sb.ToString();
+        return Csv.Write(records);
     }
-
-    private static string Escape(string s) => s.IndexOfAny([',', '"']) < 0 ? s : "\"" + s.Replace("\"", "\"\"") + "\"";
 
     private static string Notes(string table, ExperimentProfile p, IEnumerable<(TableCell Cell, PlannedRun Run)> cells)
     {

@@ -12,10 +12,17 @@ namespace MedDistill.Experiments.Reports;
 /// given, holds text shown right after a reproduced value (e.g. <c>±0.05 ↑*</c>: spread and a significance mark).
 /// </summary>
 public sealed record ReportTable(string Name, ResultTable Reproduced, ResultTable? Published = null, ResultTable? Compare = null, string? Caption = null,
-    ResultTable? Annotations = null);
+    ResultTable? Annotations = null)
+{
+    /// <summary>Pictures shown right under the table (its plots), before the report's other figures.</summary>
+    public IReadOnlyList<ReportFigure> Figures { get; init; } = [];
+}
 
-/// <summary>An image of the report (SVG, PNG); <see cref="Caption"/> defaults to the file name without extension.</summary>
-public sealed record ReportFigure(string Path, string? Caption = null);
+/// <summary>
+/// An image of the report (SVG, PNG); <see cref="Caption"/> defaults to the file name without extension.
+/// <see cref="Alternate"/>: the same picture in another format (the SVG beside a PNG), linked under it.
+/// </summary>
+public sealed record ReportFigure(string Path, string? Caption = null, string? Alternate = null);
 
 /// <summary>
 /// Writes report.md: the title, the notes, each table as a Markdown table and the figures embedded by paths relative to
@@ -49,17 +56,12 @@ public static class ReportWriter
             if (!string.IsNullOrWhiteSpace(table.Caption)) md.Append(table.Caption.Trim().ReplaceLineEndings("\n")).Append("\n\n");
             AppendTable(md, table);
             md.Append('\n');
+            foreach (var f in table.Figures) AppendFigure(md, f, reportDirectory);
         }
         if (figures.Count > 0)
         {
             md.Append("## Figures\n\n");
-            foreach (var f in figures)
-            {
-                var caption = f.Caption ?? Path.GetFileNameWithoutExtension(f.Path);
-                md.Append("![").Append(Inline(caption).Replace("[", "\\[").Replace("]", "\\]")).Append("](")
-                  .Append(Link(RelativePath(f.Path, reportDirectory))).Append(")\n\n");
-                md.Append('*').Append(Inline(caption)).Append("*\n\n");
-            }
+            foreach (var f in figures) AppendFigure(md, f, reportDirectory);
         }
         if (!string.IsNullOrWhiteSpace(epilogue)) md.Append(epilogue.Trim().ReplaceLineEndings("\n")).Append("\n\n");
         return md.ToString().TrimEnd('\n') + "\n";
@@ -85,6 +87,18 @@ public static class ReportWriter
         if (reproduced is null || !IsNumber(reproduced, out var r) || !IsNumber(published, out var p)) return $"{shown} ({published})";
         var delta = difference is not null ? Signed(difference) : Signed(r - p, Math.Max(Decimals(reproduced), Decimals(published)));
         return $"{shown} ({published}, {delta})";
+    }
+
+    private static void AppendFigure(StringBuilder md, ReportFigure f, string reportDirectory)
+    {
+        var caption = f.Caption ?? Path.GetFileNameWithoutExtension(f.Path);
+        md.Append("![").Append(Inline(caption).Replace("[", "\\[").Replace("]", "\\]")).Append("](")
+          .Append(Link(RelativePath(f.Path, reportDirectory))).Append(")\n\n");
+        md.Append('*').Append(Inline(caption)).Append('*');
+        if (f.Alternate is not null)
+            md.Append(" ([").Append(Path.GetExtension(f.Alternate).TrimStart('.').ToUpperInvariant()).Append("](")
+              .Append(Link(RelativePath(f.Alternate, reportDirectory))).Append("))");
+        md.Append("\n\n");
     }
 
     private static void AppendTable(StringBuilder md, ReportTable t)

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text;
+using ScottPlot;
 
 namespace MedDistill.Experiments.Reports;
 
@@ -7,28 +7,27 @@ namespace MedDistill.Experiments.Reports;
 public sealed record ChartSeries(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y);
 
 /// <summary>
-/// A small line chart as SVG text: a title, a plot area with x and y axes, light grid lines and labelled ticks at "nice"
-/// steps (1, 2 or 5 × 10^k), one line per series in a distinct colour, and a legend to the right of the plot. Numbers are
-/// written in the invariant culture with <see cref="Decimals"/> decimals and elements in a fixed order, so the same chart
-/// gives byte-identical text on every machine.
+/// A small line chart, drawn by ScottPlot as SVG (<see cref="ToSvg"/>) or PNG (<see cref="ToPng"/>): a title, a plot
+/// area with x and y axes, light grid lines and labelled ticks at "nice" steps (1, 2 or 5 × 10^k, from
+/// <see cref="Axis"/>), one line per series in a distinct colour, and a legend to the right of the plot. The layout is
+/// fixed (not measured from the text), the font is <see cref="ChartStyle.Font"/> and tick labels are formatted here in
+/// the invariant culture, so the same chart gives the same bytes on every run.
 /// </summary>
 /// <remarks>
-/// Each series is a <c>&lt;g class="series"&gt;</c> holding one <c>&lt;path&gt;</c> (a new subpath after each gap) and a
-/// <c>&lt;circle&gt;</c> for each point that has no finite neighbour, which a line alone would not show. The plot area
-/// is clipped, so a fixed axis range hides what lies outside it.
+/// A series is drawn as one line per run of finite points, and a lone finite point (no finite neighbour) as a dot,
+/// which a line alone would not show. ScottPlot clips to the plot area, so a fixed axis range hides what lies outside it.
 /// </remarks>
 public sealed record SvgChart
 {
     /// <summary>Colours of the series in order (matplotlib's "tab10"); from the 11th series on they repeat dashed.</summary>
-    public static IReadOnlyList<string> Palette { get; } =
-        ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+    public static IReadOnlyList<string> Palette => ChartStyle.Palette;
 
     public string Title { get; init; } = "";
     public string XLabel { get; init; } = "";
     public string YLabel { get; init; } = "";
     public IReadOnlyList<ChartSeries> Series { get; init; } = [];
 
-    /// <summary>Size of the picture in SVG user units (pixels).</summary>
+    /// <summary>Size of the picture in pixels (SVG user units).</summary>
     public int Width { get; init; } = 640;
     public int Height { get; init; } = 400;
 
@@ -44,14 +43,15 @@ public sealed record SvgChart
     /// <summary>About how many tick steps an axis spans (the step is the nice number at or above span / this).</summary>
     public int TargetTicks { get; init; } = 5;
 
-    /// <summary>Decimals of every coordinate in the file.</summary>
+    /// <summary>Kept for callers of the former hand-written SVG; ScottPlot's SVG writes its own coordinates.</summary>
     public int Decimals { get; init; } = 2;
 
-    // Layout in user units. The legend sits in a column right of the plot; its width follows the longest name.
-    internal const double MarginLeft = 64, MarginTop = 40, MarginBottom = 52, MarginRight = 16;
-    internal const double LegendGap = 16, LegendSwatch = 20, LegendRowHeight = 18, CharWidth = 7;
+    // Layout in pixels. The legend sits in a column right of the plot; its width follows the longest name.
+    // MarginRight leaves room for the frame ScottPlot draws around its legend.
+    internal const double MarginLeft = 64, MarginTop = 40, MarginBottom = 52, MarginRight = 32;
+    internal const double LegendGap = 16, LegendSwatch = 20, CharWidth = 7;
 
-    /// <summary>The plot area's corners (left, top, right, bottom) in user units.</summary>
+    /// <summary>The plot area's corners (left, top, right, bottom) in pixels.</summary>
     public (double Left, double Top, double Right, double Bottom) PlotArea
     {
         get
@@ -76,7 +76,7 @@ public sealed record SvgChart
         }
     }
 
-    /// <summary>Where the data point (<paramref name="x"/>, <paramref name="y"/>) lands in the picture (SVG's y grows downwards).</summary>
+    /// <summary>Where the data point (<paramref name="x"/>, <paramref name="y"/>) lands in the picture (y grows downwards).</summary>
     public (double X, double Y) ToPicture(double x, double y)
     {
         var (ax, ay) = Axes;
@@ -87,7 +87,12 @@ public sealed record SvgChart
         (area.Left + (x - ax.Min) / (ax.Max - ax.Min) * (area.Right - area.Left),
          area.Bottom - (y - ay.Min) / (ay.Max - ay.Min) * (area.Bottom - area.Top));
 
-    public string ToSvg()
+    public string ToSvg() => ChartStyle.Svg(Build(), Width, Height);
+
+    public byte[] ToPng() => Build().GetImageBytes(Width, Height, ImageFormat.Png);
+
+    /// <summary>The ScottPlot plot of this chart, after the checks every output needs.</summary>
+    internal Plot Build()
     {
         if (Width < 200 || Height < 150) throw new ArgumentOutOfRangeException(nameof(Width), $"a chart needs at least 200×150, got {Width}×{Height}");
         if (Decimals is < 0 or > 6) throw new ArgumentOutOfRangeException(nameof(Decimals), $"{Decimals} must be in 0–6");
@@ -96,80 +101,30 @@ public sealed record SvgChart
         var (left, top, right, bottom) = PlotArea;
         if (right - left < 40) throw new ArgumentException($"the legend leaves no room for the plot in a chart {Width} wide");
         var (ax, ay) = Axes;
-        var area = PlotArea;
-        (double X, double Y) ToPicture(double x, double y) => Project(area, ax, ay, x, y);
 
-        var svg = new StringBuilder();
-        svg.Append($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width.ToString(Inv)}\" height=\"{Height.ToString(Inv)}\" viewBox=\"0 0 {Width.ToString(Inv)} {Height.ToString(Inv)}\" font-family=\"sans-serif\" font-size=\"12\">\n");
-        svg.Append($"<rect width=\"{Width.ToString(Inv)}\" height=\"{Height.ToString(Inv)}\" fill=\"#ffffff\"/>\n");
-        svg.Append($"<clipPath id=\"plot-area\"><rect x=\"{N(left)}\" y=\"{N(top)}\" width=\"{N(right - left)}\" height=\"{N(bottom - top)}\"/></clipPath>\n");
-        if (Title.Length > 0)
-            svg.Append($"<text class=\"title\" x=\"{N((left + right) / 2)}\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">{Escape(Title)}</text>\n");
-
-        // Grid lines and tick labels at every tick; the y labels right-aligned left of the axis.
-        svg.Append("<g class=\"grid\" stroke=\"#e0e0e0\" stroke-width=\"1\">\n");
-        foreach (var t in ax.Ticks()) { var x = ToPicture(t, ay.Min).X; svg.Append($"<line x1=\"{N(x)}\" y1=\"{N(top)}\" x2=\"{N(x)}\" y2=\"{N(bottom)}\"/>\n"); }
-        foreach (var t in ay.Ticks()) { var y = ToPicture(ax.Min, t).Y; svg.Append($"<line x1=\"{N(left)}\" y1=\"{N(y)}\" x2=\"{N(right)}\" y2=\"{N(y)}\"/>\n"); }
-        svg.Append("</g>\n");
-        svg.Append($"<g class=\"axes\" stroke=\"#000000\" stroke-width=\"1\">\n");
-        svg.Append($"<line x1=\"{N(left)}\" y1=\"{N(bottom)}\" x2=\"{N(right)}\" y2=\"{N(bottom)}\"/>\n");
-        svg.Append($"<line x1=\"{N(left)}\" y1=\"{N(top)}\" x2=\"{N(left)}\" y2=\"{N(bottom)}\"/>\n");
-        foreach (var t in ax.Ticks()) { var x = ToPicture(t, ay.Min).X; svg.Append($"<line x1=\"{N(x)}\" y1=\"{N(bottom)}\" x2=\"{N(x)}\" y2=\"{N(bottom + 5)}\"/>\n"); }
-        foreach (var t in ay.Ticks()) { var y = ToPicture(ax.Min, t).Y; svg.Append($"<line x1=\"{N(left - 5)}\" y1=\"{N(y)}\" x2=\"{N(left)}\" y2=\"{N(y)}\"/>\n"); }
-        svg.Append("</g>\n");
-        svg.Append("<g class=\"tick-labels\" fill=\"#000000\">\n");
-        foreach (var t in ax.Ticks())
-            svg.Append($"<text x=\"{N(ToPicture(t, ay.Min).X)}\" y=\"{N(bottom + 18)}\" text-anchor=\"middle\">{ax.Label(t)}</text>\n");
-        foreach (var t in ay.Ticks())
-            svg.Append($"<text x=\"{N(left - 8)}\" y=\"{N(ToPicture(ax.Min, t).Y + 4)}\" text-anchor=\"end\">{ay.Label(t)}</text>\n");
-        svg.Append("</g>\n");
-        if (XLabel.Length > 0)
-            svg.Append($"<text class=\"x-label\" x=\"{N((left + right) / 2)}\" y=\"{N(Height - 12)}\" text-anchor=\"middle\">{Escape(XLabel)}</text>\n");
-        if (YLabel.Length > 0)
-        {
-            double cy = (top + bottom) / 2;
-            svg.Append($"<text class=\"y-label\" x=\"16\" y=\"{N(cy)}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {N(cy)})\">{Escape(YLabel)}</text>\n");
-        }
-
+        var plot = ChartStyle.NewPlot(Title, XLabel, YLabel);
+        ChartStyle.FixLayout(plot, PlotArea, Width, Height);
+        ChartStyle.SetAxis(plot.Axes.Bottom, ax);
+        ChartStyle.SetAxis(plot.Axes.Left, ay);
         for (int i = 0; i < Series.Count; i++)
         {
-            var s = Series[i];
-            var (colour, dash) = Style(i);
-            svg.Append($"<g class=\"series\" data-name=\"{Escape(s.Name)}\" clip-path=\"url(#plot-area)\">\n");
-            var segments = Segments(s);
-            var lines = segments.Where(g => g.Count > 1).ToList();
-            if (lines.Count > 0)
+            var (colour, dashed) = Style(i);
+            bool named = false;
+            foreach (var run in Segments(Series[i]))
             {
-                var d = string.Join(" ", lines.Select(g => "M" + string.Join(" L", g.Select(p => { var q = ToPicture(p.X, p.Y); return N(q.X) + "," + N(q.Y); }))));
-                svg.Append($"<path d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\"{dash}/>\n");
+                var line = plot.Add.Scatter(run.Select(p => p.X).ToArray(), run.Select(p => p.Y).ToArray(), Color.FromHex(colour));
+                line.LineWidth = run.Count > 1 ? 1.5f : 0;
+                line.MarkerSize = run.Count > 1 ? 0 : 5;
+                line.LinePattern = dashed ? LinePattern.Dashed : LinePattern.Solid;
+                // One legend entry per series, however many runs it breaks into.
+                if (!named) { line.LegendText = Series[i].Name; named = true; }
             }
-            foreach (var g in segments.Where(g => g.Count == 1))
-            {
-                var q = ToPicture(g[0].X, g[0].Y);
-                svg.Append($"<circle cx=\"{N(q.X)}\" cy=\"{N(q.Y)}\" r=\"2.5\" fill=\"{colour}\"/>\n");
-            }
-            svg.Append("</g>\n");
         }
-
-        if (Series.Count > 0)
-        {
-            svg.Append("<g class=\"legend\">\n");
-            double lx = right + LegendGap;
-            for (int i = 0; i < Series.Count; i++)
-            {
-                var (colour, dash) = Style(i);
-                double y = top + 8 + LegendRowHeight * i;
-                svg.Append($"<line x1=\"{N(lx)}\" y1=\"{N(y)}\" x2=\"{N(lx + LegendSwatch)}\" y2=\"{N(y)}\" stroke=\"{colour}\" stroke-width=\"2\"{dash}/>\n");
-                svg.Append($"<text x=\"{N(lx + LegendSwatch + 6)}\" y=\"{N(y + 4)}\">{Escape(Series[i].Name)}</text>\n");
-            }
-            svg.Append("</g>\n");
-        }
-        svg.Append("</svg>\n");
-        return svg.ToString();
+        if (Series.Count > 0) ChartStyle.LegendRight(plot);
+        return plot;
     }
 
-    private static (string Colour, string Dash) Style(int index) =>
-        (Palette[index % Palette.Count], index >= Palette.Count ? " stroke-dasharray=\"6 3\"" : "");
+    private static (string Colour, bool Dashed) Style(int index) => (Palette[index % Palette.Count], index >= Palette.Count);
 
     private static IEnumerable<(double X, double Y)> Points(ChartSeries s)
     {
@@ -190,12 +145,6 @@ public sealed record SvgChart
         return segments;
     }
 
-    private string N(double v) => v.ToString("F" + Decimals.ToString(Inv), Inv);
-
-    internal static string Escape(string s) =>
-        s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;").Replace("\"", "&quot;");
-
-    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 }
 
 /// <summary>An axis as drawn: its ends and the step between ticks (ticks at whole multiples of the step).</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using MedDistill.Experiments.Runs;
+using MedDistill.Shared;
 
 namespace MedDistill.Experiments.Reports;
 
@@ -41,6 +42,13 @@ public static class TrainingCurves
     /// <summary>Charts for already-read epoch logs, one (legend name, rows) per line.</summary>
     public static TrainingCurveCharts Render(IReadOnlyList<(string Label, IReadOnlyList<EpochRecord> Epochs)> runs, TrainingCurvesOptions? options = null)
     {
+        var (loss, dice) = Charts(runs, options);
+        return new TrainingCurveCharts(loss.ToSvg(), dice.ToSvg());
+    }
+
+    /// <summary>The two charts themselves, for callers that want them as PNG too.</summary>
+    public static (SvgChart Loss, SvgChart Dice) Charts(IReadOnlyList<(string Label, IReadOnlyList<EpochRecord> Epochs)> runs, TrainingCurvesOptions? options = null)
+    {
         options ??= TrainingCurvesOptions.Default;
         var loss = new SvgChart
         {
@@ -60,7 +68,7 @@ public static class TrainingCurves
             YMax = options.DiceAxisZeroToOne ? 1 : null,
             Series = runs.Select(r => new ChartSeries(r.Label, r.Epochs.Select(e => (double)e.Epoch).ToList(), r.Epochs.Select(e => e.ValidationDice).ToList())).ToList(),
         };
-        return new TrainingCurveCharts(loss.ToSvg(), dice.ToSvg());
+        return (loss, dice);
     }
 
     /// <summary>
@@ -70,25 +78,25 @@ public static class TrainingCurves
     public static IReadOnlyList<EpochRecord> ReadEpochs(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no epoch log (has the run trained an epoch?)", path);
-        var lines = File.ReadAllLines(path).Where(l => l.Length > 0).ToList();
+        var lines = Csv.Read(File.ReadAllText(path), (line, problem) => new InvalidDataException($"{path}: line {line}: {problem}"));
         if (lines.Count == 0) throw new InvalidDataException($"{path}: empty (no header)");
-        var header = lines[0].Split(',');
+        var header = lines[0].Fields;
         int Column(string name)
         {
-            int i = Array.IndexOf(header, name);
-            return i >= 0 ? i : throw new InvalidDataException($"{path}: no column '{name}' in the header '{lines[0]}'");
+            int i = header.ToList().IndexOf(name);
+            return i >= 0 ? i : throw new InvalidDataException($"{path}: no column '{name}' in the header '{string.Join(",", header)}'");
         }
         int epoch = Column("epoch"), step = Column("step"), loss = Column("mean_loss"), dice = Column("validation_dice"), lr = Column("lr");
         var rows = new List<EpochRecord>();
         for (int n = 1; n < lines.Count; n++)
         {
-            var cells = lines[n].Split(',');
-            if (cells.Length != header.Length) throw new InvalidDataException($"{path}: line {n + 1} has {cells.Length} cells, the header {header.Length}");
+            var (line, cells) = lines[n];
+            if (cells.Count != header.Count) throw new InvalidDataException($"{path}: line {line} has {cells.Count} cells, the header {header.Count}");
             double Number(int column) => cells[column].Length == 0 ? double.NaN
                 : double.TryParse(cells[column], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
-                : throw new InvalidDataException($"{path}: line {n + 1}: '{cells[column]}' in column {header[column]} is not a number");
+                : throw new InvalidDataException($"{path}: line {line}: '{cells[column]}' in column {header[column]} is not a number");
             if (!int.TryParse(cells[epoch], NumberStyles.Integer, CultureInfo.InvariantCulture, out var e))
-                throw new InvalidDataException($"{path}: line {n + 1}: epoch '{cells[epoch]}' is not a whole number");
+                throw new InvalidDataException($"{path}: line {line}: epoch '{cells[epoch]}' is not a whole number");
             long.TryParse(cells[step], NumberStyles.Integer, CultureInfo.InvariantCulture, out var s);
             rows.Add(new EpochRecord(e, s, Number(loss), Number(dice), Number(lr)));
         }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text;
+using MedDistill.Shared;
 
 namespace MedDistill.Experiments.Tables;
 
@@ -55,20 +55,8 @@ public sealed class ResultTable
     public static string Format(double value, int decimals) =>
         double.IsNaN(value) ? "" : value.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
-    public string ToCsv()
-    {
-        var sb = new StringBuilder();
-        sb.Append(Escape(LabelColumn));
-        foreach (var c in columns) sb.Append(',').Append(Escape(c));
-        sb.Append('\n');
-        foreach (var (label, cells) in rows)
-        {
-            sb.Append(Escape(label));
-            foreach (var cell in cells) sb.Append(',').Append(cell is null ? "" : Escape(cell));
-            sb.Append('\n');
-        }
-        return sb.ToString();
-    }
+    public string ToCsv() =>
+        Csv.Write(new[] { (IReadOnlyList<string?>)[LabelColumn, .. columns] }.Concat(rows.Select(r => (IReadOnlyList<string?>)[r.Label, .. r.Cells])));
 
     public void Write(string path) => Runs.AtomicFile.WriteAllText(path, ToCsv());
 
@@ -81,61 +69,22 @@ public sealed class ResultTable
     /// <summary>Parses <see cref="ToCsv"/>'s format (RFC 4180 quoting); errors name <paramref name="source"/> and the line.</summary>
     public static ResultTable Parse(string csv, string source)
     {
-        var lines = SplitRecords(csv, source);
+        var lines = Csv.Read(csv, (line, problem) => new InvalidDataException($"{source}: line {line}: {problem}"));
         if (lines.Count == 0) throw new InvalidDataException($"{source}: empty table (no header)");
-        var header = lines[0];
+        var header = lines[0].Fields;
         if (header.Count < 2) throw new InvalidDataException($"{source}: the header needs a label column and at least one column");
         ResultTable table;
         try { table = new ResultTable(header[0], header.Skip(1)); }
         catch (ArgumentException e) { throw new InvalidDataException($"{source}: {e.Message}"); }
         for (int i = 1; i < lines.Count; i++)
         {
-            var r = lines[i];
-            if (r.Count != header.Count) throw new InvalidDataException($"{source}: line {i + 1} has {r.Count} cells, the header {header.Count}");
+            var (line, r) = lines[i];
+            if (r.Count != header.Count) throw new InvalidDataException($"{source}: line {line} has {r.Count} cells, the header {header.Count}");
             var cells = new Dictionary<string, string?>();
             for (int c = 1; c < r.Count; c++) cells[header[c]] = r[c].Length == 0 ? null : r[c];
             try { table.AddRow(r[0], cells); }
-            catch (ArgumentException e) { throw new InvalidDataException($"{source}: line {i + 1}: {e.Message}"); }
+            catch (ArgumentException e) { throw new InvalidDataException($"{source}: line {line}: {e.Message}"); }
         }
         return table;
-    }
-
-    private static string Escape(string s) =>
-        s.IndexOfAny([',', '"', '\n', '\r']) < 0 ? s : "\"" + s.Replace("\"", "\"\"") + "\"";
-
-    private static List<List<string>> SplitRecords(string csv, string source)
-    {
-        var records = new List<List<string>>();
-        var record = new List<string>();
-        var field = new StringBuilder();
-        bool quoted = false, any = false;
-        for (int i = 0; i < csv.Length; i++)
-        {
-            char ch = csv[i];
-            if (quoted)
-            {
-                if (ch == '"' && i + 1 < csv.Length && csv[i + 1] == '"') { field.Append('"'); i++; }
-                else if (ch == '"') quoted = false;
-                else field.Append(ch);
-                continue;
-            }
-            switch (ch)
-            {
-                case '"': quoted = true; any = true; break;
-                case ',': record.Add(field.ToString()); field.Clear(); any = true; break;
-                case '\r': break;
-                case '\n':
-                    record.Add(field.ToString());
-                    field.Clear();
-                    if (any || record.Count > 1 || record[0].Length > 0) records.Add(record);
-                    record = [];
-                    any = false;
-                    break;
-                default: field.Append(ch); any = true; break;
-            }
-        }
-        if (quoted) throw new InvalidDataException($"{source}: unterminated quoted cell");
-        if (any || field.Length > 0) { record.Add(field.ToString()); records.Add(record); }
-        return records;
     }
 }

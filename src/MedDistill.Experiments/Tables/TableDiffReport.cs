@@ -91,14 +91,10 @@ public static class TableDiffReport
     /// </summary>
     public static string ToCsv(TableDiffResult result, bool allCells = false)
     {
-        var sb = new StringBuilder("table,row,column,a,b,delta,status,regression\n");
-        foreach (var c in result.Cells.Where(c => allCells || c.Status != CellStatus.Same))
-        {
-            sb.Append(Csv(c.Table)).Append(',').Append(Csv(c.Row)).Append(',').Append(Csv(c.Column)).Append(',')
-                .Append(Csv(c.A ?? "")).Append(',').Append(Csv(c.B ?? "")).Append(',').Append(FormatDelta(c.Delta)).Append(',')
-                .Append(StatusName(c.Status)).Append(',').Append(c.IsRegression ? '1' : '0').Append('\n');
-        }
-        return sb.ToString();
+        var header = new[] { (IReadOnlyList<string?>)["table", "row", "column", "a", "b", "delta", "status", "regression"] };
+        var cells = result.Cells.Where(c => allCells || c.Status != CellStatus.Same)
+            .Select(c => (IReadOnlyList<string?>)[c.Table, c.Row, c.Column, c.A, c.B, FormatDelta(c.Delta), StatusName(c.Status), c.IsRegression ? "1" : "0"]);
+        return Shared.Csv.Write(header.Concat(cells));
     }
 
     private static void AppendList(StringBuilder sb, string title, IReadOnlyList<string> items)
@@ -109,7 +105,4 @@ public static class TableDiffReport
 
     // A pipe would end the Markdown cell early; a newline would end the row.
     private static string Escape(string s) => s.Replace("|", "\\|", StringComparison.Ordinal).Replace("\r", "", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
-
-    private static string Csv(string s) =>
-        s.IndexOfAny([',', '"', '\n', '\r']) < 0 ? s : "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }

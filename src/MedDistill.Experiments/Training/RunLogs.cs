@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using MedDistill.Evaluation;
 using MedDistill.Experiments.Runs;
+using MedDistill.Shared;
 
 namespace MedDistill.Experiments.Training;
 
@@ -32,24 +33,23 @@ internal sealed class RunLogs
     public void Validation(long step, int epoch, double dice, double lr)
     {
         Flush();
-        File.AppendAllText(folder.ValidationLogPath, string.Create(CultureInfo.InvariantCulture, $"{step},{epoch + 1},{F(dice)},{F(lr)}\n"));
+        File.AppendAllText(folder.ValidationLogPath, Csv.Line(I(step), I(epoch + 1), F(dice), F(lr)));
     }
 
     /// <summary>Keeps the header and the rows whose first column is at most <paramref name="keepUpTo"/> (-1: none).</summary>
     private static void Reset(string path, string header, long keepUpTo)
     {
-        var rows = new List<string> { header };
+        var text = header + "\n";
         if (keepUpTo >= 0 && File.Exists(path))
-            rows.AddRange(File.ReadAllLines(path).Skip(1).Where(l =>
-                long.TryParse(l.Split(',')[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var k) && k <= keepUpTo));
-        AtomicFile.WriteAllText(path, string.Join("\n", rows) + "\n");
+            text += Csv.Write(Csv.Read(File.ReadAllText(path), (line, problem) => new InvalidDataException($"{path}: line {line}: {problem}"))
+                .Skip(1).Where(r => long.TryParse(r.Fields[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var k) && k <= keepUpTo)
+                .Select(r => r.Fields!));
+        AtomicFile.WriteAllText(path, text);
     }
 
     public void Step(long step, int epoch, double lr, StepValues v)
     {
-        pending.Append(step).Append(',').Append(epoch + 1).Append(',').Append(F(lr)).Append(',').Append(F(v.Total));
-        foreach (var t in v.Terms) pending.Append(',').Append(F(t));
-        pending.Append('\n');
+        pending.Append(Csv.Line([I(step), I(epoch + 1), F(lr), F(v.Total), .. v.Terms.Select(F)]));
         if (pending.Length > 64 * 1024) Flush();
     }
 
@@ -57,8 +57,7 @@ internal sealed class RunLogs
     public void Epoch(int epoch, long step, double meanLoss, double? dice, double lr)
     {
         Flush();
-        File.AppendAllText(folder.EpochLogPath, string.Create(CultureInfo.InvariantCulture,
-            $"{epoch + 1},{step},{F(meanLoss)},{(dice is double d ? F(d) : "")},{F(lr)}\n"));
+        File.AppendAllText(folder.EpochLogPath, Csv.Line(I(epoch + 1), I(step), F(meanLoss), dice is double d ? F(d) : "", F(lr)));
     }
 
     public void Flush()
@@ -68,5 +67,6 @@ internal sealed class RunLogs
         pending.Clear();
     }
 
+    private static string I(long v) => v.ToString(CultureInfo.InvariantCulture);
     private static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 }

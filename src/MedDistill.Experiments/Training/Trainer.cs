@@ -10,6 +10,7 @@ using MedDistill.Evaluation;
 using MedDistill.Experiments.Evaluation;
 using MedDistill.Experiments.Runs;
 using MedDistill.Models;
+using MedDistill.Shared;
 using MedDistill.Torch;
 using MedDistill.Torch.Optim;
 using static MedDistill.Torch.torch;

@@ -34,7 +34,7 @@ with h5py.File("h5py_chunked_gzip.h5", "w") as out:
 
 # 3. libver='latest': superblock 3, v2 object headers ("OHDR"), link messages, layout message v4. Contiguous data;
 #    "single": one chunk the size of the dataset, deflated (single-chunk index); "implicit": unfiltered chunks
-#    allocated early (implicit index); "chunked": a fixed-array chunk index, which the reader refuses by name.
+#    allocated early (implicit index); "chunked": a fixed-array chunk index (PureHDF reads it; our former reader refused it).
 with h5py.File("h5py_latest.h5", "w", libver="latest") as out:
     out.create_dataset("image", data=grid((2, 3, 4), f, "<f8"))
     out.create_dataset("label", data=grid((2, 3, 4), g, "<i4"))

@@ -1,73 +1,44 @@
 using System.Buffers.Binary;
-using System.IO.Compression;
 using System.Text;
 using MedDistill.Experiments.Reports;
+using SkiaSharp;
 
 namespace MedDistill.Experiments.Tests.Reports;
 
 public class PngWriterTests
 {
-    /// <summary>A PNG decoded by a reader that shares nothing with the writer: its own chunk walk and a bitwise CRC.</summary>
     private sealed record DecodedPng(int Width, int Height, byte BitDepth, byte ColourType, byte Interlace, byte[] Pixels, List<string> ChunkTypes);
 
-    /// <summary>CRC-32 one bit at a time, straight from the definition (no table): a second opinion on the writer's.</summary>
-    private static uint BitwiseCrc(ReadOnlySpan<byte> data)
-    {
-        uint crc = 0xFFFFFFFF;
-        foreach (var b in data)
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
-        }
-        return ~crc;
-    }
-
+    /// <summary>
+    /// The header and chunk list read by hand (so a wrong colour type or a stray time stamp chunk would show), the pixels
+    /// decoded by Skia's decoder, as RGB or grey bytes as the header says.
+    /// </summary>
     private static DecodedPng Decode(byte[] png)
     {
         Assert.That(png.AsSpan(0, 8).ToArray(), Is.EqualTo(new byte[] { 137, 80, 78, 71, 13, 10, 26, 10 }), "signature");
         int at = 8;
         var types = new List<string>();
-        var idat = new MemoryStream();
-        byte[]? header = null;
         while (at < png.Length)
         {
             int length = (int)BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan(at));
-            var type = Encoding.ASCII.GetString(png, at + 4, 4);
-            var data = png.AsSpan(at + 8, length);
-            uint stored = BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan(at + 8 + length));
-            Assert.That(stored, Is.EqualTo(BitwiseCrc(png.AsSpan(at + 4, 4 + length))), $"CRC of chunk {type}");
-            types.Add(type);
-            if (type == "IHDR") header = data.ToArray();
-            if (type == "IDAT") idat.Write(data);
+            types.Add(Encoding.ASCII.GetString(png, at + 4, 4));
             at += 12 + length;
         }
         Assert.That(at, Is.EqualTo(png.Length), "the chunks end exactly at the end of the file");
-        Assert.That(header, Is.Not.Null);
-        int width = (int)BinaryPrimitives.ReadUInt32BigEndian(header!), height = (int)BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(4));
-        int channels = header![9] switch { 0 => 1, 2 => 3, _ => throw new AssertionException($"colour type {header[9]}") };
-        idat.Position = 0;
-        var raw = new MemoryStream();
-        using (var z = new ZLibStream(idat, CompressionMode.Decompress)) z.CopyTo(raw);
-        var scanlines = raw.ToArray();
-        int stride = 1 + width * channels;
-        Assert.That(scanlines.Length, Is.EqualTo(stride * height), "one filter byte and a row of pixels per scanline");
-        var pixels = new byte[width * height * channels];
-        for (int y = 0; y < height; y++)
-        {
-            Assert.That(scanlines[y * stride], Is.EqualTo(0), $"filter type of row {y}");
-            Array.Copy(scanlines, y * stride + 1, pixels, y * width * channels, width * channels);
-        }
-        return new DecodedPng(width, height, header[8], header[9], header[12], pixels, types);
-    }
-
-    [Test]
-    public void TheCrcMatchesTheStandardCheckValue()
-    {
-        // The CRC-32 check value of "123456789" in every CRC catalogue.
-        Assert.That(Crc32.Compute("123456789"u8), Is.EqualTo(0xCBF43926u));
-        Assert.That(BitwiseCrc("123456789"u8), Is.EqualTo(0xCBF43926u), "the test's own CRC");
-        var data = Enumerable.Range(0, 1000).Select(i => (byte)(i * 37 + 11)).ToArray();
-        Assert.That(Crc32.Compute(data), Is.EqualTo(BitwiseCrc(data)));
+        var header = png.AsSpan(16, 13).ToArray();
+        using var bitmap = SKBitmap.Decode(png);
+        Assert.That(bitmap, Is.Not.Null, "Skia decodes it");
+        int channels = header[9] == 0 ? 1 : 3;
+        var pixels = new byte[bitmap.Width * bitmap.Height * channels];
+        for (int y = 0; y < bitmap.Height; y++)
+            for (int x = 0; x < bitmap.Width; x++)
+            {
+                var c = bitmap.GetPixel(x, y);
+                int i = (y * bitmap.Width + x) * channels;
+                if (channels == 1) pixels[i] = c.Red;
+                else (pixels[i], pixels[i + 1], pixels[i + 2]) = (c.Red, c.Green, c.Blue);
+            }
+        return new DecodedPng(bitmap.Width, bitmap.Height, header[8], header[9], header[12], pixels, types);
     }
 
     [Test]
@@ -80,7 +51,9 @@ public class PngWriterTests
         var decoded = Decode(png);
         Assert.Multiple(() =>
         {
-            Assert.That(decoded.ChunkTypes, Is.EqualTo(new[] { "IHDR", "IDAT", "IEND" }));
+            Assert.That(decoded.ChunkTypes[0], Is.EqualTo("IHDR"));
+            Assert.That(decoded.ChunkTypes[^1], Is.EqualTo("IEND"));
+            Assert.That(decoded.ChunkTypes, Has.None.EqualTo("tIME").And.None.EqualTo("tEXt"), "nothing that varies between runs");
             Assert.That((decoded.Width, decoded.Height), Is.EqualTo((5, 3)));
             Assert.That((decoded.BitDepth, decoded.ColourType, decoded.Interlace), Is.EqualTo(((byte)8, (byte)2, (byte)0)));
             Assert.That(decoded.Pixels, Is.EqualTo(rgb));

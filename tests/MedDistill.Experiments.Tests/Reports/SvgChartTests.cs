@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Xml.Linq;
 using MedDistill.Experiments.Reports;
 using MedDistill.Experiments.Runs;
+using SkiaSharp;
 
 namespace MedDistill.Experiments.Tests.Reports;
 
@@ -17,63 +18,73 @@ public class SvgChartTests
         Series = [new ChartSeries("a", [0, 5, 10], [0, 0.5, 1])],
     };
 
+    /// <summary>The texts of an SVG as ScottPlot writes them (one element per label, the text between line breaks).</summary>
+    private static List<string> Texts(string svg) => XDocument.Parse(svg).Descendants(Svg + "text").Select(t => t.Value.Trim()).ToList();
+
+    /// <summary>Whether a pixel within <paramref name="radius"/> of (x, y) is close to <paramref name="hex"/> (anti-aliasing blurs the exact one).</summary>
+    private static bool ColourNear(SKBitmap bitmap, double x, double y, string hex, int radius = 2)
+    {
+        var want = SKColor.Parse(hex);
+        for (int dy = -radius; dy <= radius; dy++)
+            for (int dx = -radius; dx <= radius; dx++)
+            {
+                var c = bitmap.GetPixel((int)Math.Round(x) + dx, (int)Math.Round(y) + dy);
+                if (Math.Abs(c.Red - want.Red) + Math.Abs(c.Green - want.Green) + Math.Abs(c.Blue - want.Blue) < 60) return true;
+            }
+        return false;
+    }
+
     [Test]
     public void AKnownPointLandsWhereTheLayoutPutsIt()
     {
         // 640×400: plot left 64, top 40, bottom 400 − 52 = 348; the legend of a 1-letter name takes 16 + 20 + 6 + 7 = 49,
-        // so right = 640 − 16 − 49 = 575. Axes: x 0..10 (step 2), y 0..1 (step 0.2). (5, 0.5) is the middle:
-        // x = 64 + 511/2 = 319.5, y = 348 − 308/2 = 194.
+        // so right = 640 − 32 − 49 = 559. Axes: x 0..10 (step 2), y 0..1 (step 0.2). (5, 0.5) is the middle:
+        // x = 64 + 495/2 = 311.5, y = 348 − 308/2 = 194. ScottPlot draws with that layout pinned.
         var chart = Line();
-        Assert.That(chart.PlotArea, Is.EqualTo((64.0, 40.0, 575.0, 348.0)));
-        var doc = XDocument.Parse(chart.ToSvg());
-        var path = doc.Descendants(Svg + "path").Single();
-        Assert.That(path.Attribute("d")!.Value, Is.EqualTo("M64.00,348.00 L319.50,194.00 L575.00,40.00"));
-        var tickLabels = doc.Descendants(Svg + "g").Single(g => (string?)g.Attribute("class") == "tick-labels").Elements().Select(e => e.Value).ToList();
-        Assert.That(tickLabels, Is.EqualTo(new[] { "0", "2", "4", "6", "8", "10", "0.0", "0.2", "0.4", "0.6", "0.8", "1.0" }));
-        Assert.That(doc.Descendants(Svg + "text").Single(t => (string?)t.Attribute("class") == "title").Value, Is.EqualTo("Loss"));
+        Assert.That(chart.PlotArea, Is.EqualTo((64.0, 40.0, 559.0, 348.0)));
+        Assert.That(chart.ToPicture(5, 0.5), Is.EqualTo((311.5, 194.0)));
+        using var png = SKBitmap.Decode(chart.ToPng());
+        Assert.That((png.Width, png.Height), Is.EqualTo((640, 400)));
+        Assert.That(ColourNear(png, 311.5, 194, SvgChart.Palette[0]), "the line passes through (5, 0.5)");
+        Assert.That(ColourNear(png, chart.ToPicture(9, 0.9).X, chart.ToPicture(9, 0.9).Y, SvgChart.Palette[0]), "and through (9, 0.9)");
+        Assert.That(ColourNear(png, 311.5, 100, SvgChart.Palette[0], radius: 4), Is.False, "nothing of it above the middle");
+        var texts = Texts(chart.ToSvg());
+        Assert.That(texts, Is.SupersetOf(new[] { "Loss", "epoch", "loss", "0", "2", "4", "6", "8", "10", "0.0", "0.2", "0.4", "0.6", "0.8", "1.0" }));
     }
 
     [Test]
-    public void EverySeriesHasItsGroupColourAndLegendEntry()
+    public void EverySeriesHasItsColourAndLegendEntry()
     {
         var chart = Line() with
         {
             Series = [new ChartSeries("teacher <UNet++>", [1, 2, 3], [0.9, 0.5, 0.4]), new ChartSeries("student", [1, 2, 3], [1.2, 0.8, 0.6]),
                       new ChartSeries("KD & more", [1, 2, 3], [1.1, 0.7, 0.5])],
         };
-        var doc = XDocument.Parse(chart.ToSvg());
-        var groups = doc.Descendants(Svg + "g").Where(g => (string?)g.Attribute("class") == "series").ToList();
-        Assert.That(groups.Select(g => (string?)g.Attribute("data-name")), Is.EqualTo(new[] { "teacher <UNet++>", "student", "KD & more" }));
-        Assert.That(groups.Select(g => g.Elements(Svg + "path").Count()), Is.All.EqualTo(1));
-        var colours = groups.Select(g => (string?)g.Element(Svg + "path")!.Attribute("stroke")).ToList();
-        Assert.That(colours, Is.EqualTo(new[] { "#1f77b4", "#ff7f0e", "#2ca02c" }));
-        var legend = doc.Descendants(Svg + "g").Single(g => (string?)g.Attribute("class") == "legend");
-        Assert.That(legend.Elements(Svg + "text").Select(t => t.Value), Is.EqualTo(new[] { "teacher <UNet++>", "student", "KD & more" }));
-        Assert.That(legend.Elements(Svg + "line").Select(l => (string?)l.Attribute("stroke")), Is.EqualTo(colours));
+        var svg = chart.ToSvg();
+        Assert.That(Texts(svg), Is.SupersetOf(new[] { "teacher <UNet++>", "student", "KD & more" }), "legend names, escaped as XML");
+        foreach (var colour in new[] { "#1F77B4", "#FF7F0E", "#2CA02C" }) Assert.That(svg, Does.Contain($"stroke=\"{colour}\""));
+        using var png = SKBitmap.Decode(chart.ToPng());
+        for (int i = 0; i < 3; i++)
+            Assert.That(ColourNear(png, chart.ToPicture(2, chart.Series[i].Y[1]).X, chart.ToPicture(2, chart.Series[i].Y[1]).Y, SvgChart.Palette[i]), $"series {i} at epoch 2");
     }
 
     [Test]
     public void NaNBreaksTheLineAndALonePointIsADot()
     {
         var chart = Line() with { Series = [new ChartSeries("a", [0, 1, 2, 3, 4, 5], [0, double.NaN, 0.5, 0.6, double.NaN, 1])] };
-        var doc = XDocument.Parse(chart.ToSvg());
-        var group = doc.Descendants(Svg + "g").Single(g => (string?)g.Attribute("class") == "series");
-        var d = group.Element(Svg + "path")!.Attribute("d")!.Value;
-        Assert.That(d.Count(c => c == 'M'), Is.EqualTo(1), "only points 2 and 3 form a line");
-        Assert.That(d.Count(c => c == 'L'), Is.EqualTo(1));
-        // x 0..5 (step 1) spans 64..575; y 0..1 spans 348..40. Point (0, 0) and (5, 1) are the dots.
-        var dots = group.Elements(Svg + "circle").Select(c => ((string?)c.Attribute("cx"), (string?)c.Attribute("cy"))).ToList();
-        Assert.That(dots, Is.EqualTo(new[] { ("64.00", "348.00"), ("575.00", "40.00") }));
-
-        var two = Line() with { Series = [new ChartSeries("a", [0, 1, 2, 3, 4], [0, 1, double.NaN, 0.5, 0.6])] };
-        var path = XDocument.Parse(two.ToSvg()).Descendants(Svg + "path").Single().Attribute("d")!.Value;
-        Assert.That(path.Count(c => c == 'M'), Is.EqualTo(2), "two runs, two subpaths");
+        using var png = SKBitmap.Decode(chart.ToPng());
+        var blue = SvgChart.Palette[0];
+        Assert.That(ColourNear(png, chart.ToPicture(0, 0).X + 3, chart.ToPicture(0, 0).Y - 3, blue), "the lone first point is a dot");
+        Assert.That(ColourNear(png, chart.ToPicture(5, 1).X - 3, chart.ToPicture(5, 1).Y + 3, blue), "and the lone last one");
+        Assert.That(ColourNear(png, chart.ToPicture(2.5, 0.55).X, chart.ToPicture(2.5, 0.55).Y, blue), "points 2 and 3 form a line");
+        Assert.That(ColourNear(png, chart.ToPicture(1, 0.25).X, chart.ToPicture(1, 0.25).Y, blue, radius: 1), Is.False, "no line across the gap");
     }
 
     [Test]
-    public void TheSameDataGivesTheSameTextWhateverTheCulture()
+    public void TheSameDataGivesTheSameBytesWhateverTheCulture()
     {
-        var first = Line().ToSvg();
+        var svg = Line().ToSvg();
+        var png = Line().ToPng();
         var before = CultureInfo.CurrentCulture;
         try
         {
@@ -81,10 +92,11 @@ public class SvgChartTests
             var comma = (CultureInfo)CultureInfo.InvariantCulture.Clone();
             comma.NumberFormat.NumberDecimalSeparator = ",";
             CultureInfo.CurrentCulture = comma;
-            Assert.That(Line().ToSvg(), Is.EqualTo(first));
+            Assert.That(Line().ToSvg(), Is.EqualTo(svg));
+            Assert.That(Line().ToPng(), Is.EqualTo(png));
         }
         finally { CultureInfo.CurrentCulture = before; }
-        Assert.That(first, Does.Contain("L319.50,194.00"));
+        Assert.That(Texts(svg), Does.Contain("0.4"));
     }
 
     [Test]
@@ -118,17 +130,16 @@ public class SvgChartTests
             File.WriteAllText(student.EpochLogPath, "epoch,step,mean_loss,validation_dice,lr\n1,3,1.2,,0.01\n2,6,0.7,0.7,0.01\n");
 
             var charts = TrainingCurves.Render([teacher, student], ["teacher", "student"]);
-            var loss = XDocument.Parse(charts.LossSvg);
-            var dice = XDocument.Parse(charts.DiceSvg);
-            Assert.That(loss.Descendants(Svg + "g").Count(g => (string?)g.Attribute("class") == "series"), Is.EqualTo(2));
-            // Layout: two 7-letter names → legend 16 + 20 + 6 + 49 = 91, right = 640 − 16 − 91 = 533; epochs 1..2 span
-            // 64..533; the Dice axis is 0..1 over 348..40. The student's epoch-2 Dice 0.7 has no finite neighbour: a dot
-            // at y = 348 − 0.7·308 = 132.4.
-            var studentDice = dice.Descendants(Svg + "g").Single(g => (string?)g.Attribute("data-name") == "student");
-            var dot = studentDice.Element(Svg + "circle")!;
-            Assert.That(((string?)dot.Attribute("cx"), (string?)dot.Attribute("cy")), Is.EqualTo(("533.00", "132.40")));
-            var teacherDice = dice.Descendants(Svg + "g").Single(g => (string?)g.Attribute("data-name") == "teacher");
-            Assert.That(teacherDice.Element(Svg + "path")!.Attribute("d")!.Value, Is.EqualTo("M64.00,194.00 L533.00,101.60"));
+            Assert.That(Texts(charts.LossSvg), Is.SupersetOf(new[] { "teacher", "student", "Training loss (mean per epoch)" }));
+            Assert.That(Texts(charts.DiceSvg), Does.Contain("Validation Dice").And.Contain("1.0"), "the Dice axis is fixed to 0–1");
+            // Layout: two 7-letter names → legend 16 + 20 + 6 + 49 = 91, right = 640 − 32 − 91 = 517; epochs 1..2 span
+            // 64..517; the Dice axis is 0..1 over 348..40. The student's epoch-2 Dice 0.7 has no finite neighbour: a dot
+            // at y = 348 − 0.7·308 = 132.4; the teacher's line runs from (64, 194) to (517, 101.6).
+            var (_, diceChart) = TrainingCurves.Charts([("teacher", TrainingCurves.ReadEpochs(teacher.EpochLogPath)), ("student", TrainingCurves.ReadEpochs(student.EpochLogPath))]);
+            Assert.That(diceChart.ToPicture(2, 0.7), Is.EqualTo((517.0, 132.4)).Using<(double, double)>((a, b) => Math.Abs(a.Item1 - b.Item1) < 1e-9 && Math.Abs(a.Item2 - b.Item2) < 1e-9));
+            using var png = SKBitmap.Decode(diceChart.ToPng());
+            Assert.That(ColourNear(png, 514, 132.4, SvgChart.Palette[1]), "the student's dot");
+            Assert.That(ColourNear(png, (64 + 517) / 2.0, (194 + 101.6) / 2, SvgChart.Palette[0]), "the teacher's line");
             Assert.That(TrainingCurves.Render([teacher, student], ["teacher", "student"]), Is.EqualTo(charts), "deterministic");
 
             Assert.Throws<ArgumentException>(() => TrainingCurves.Render([teacher], ["a", "b"]));
