@@ -134,8 +134,13 @@ public static class AffinityKdTables
         Row("checkpoint selection", $"best validation 3D Dice; {AffinityKdExperiment.F(p.ValidationFraction)} of each training site's cases held out (`data.split.validationFraction`)");
         Row("network widths", $"teachers {AffinityKdExperiment.F(p.TeacherWidth)}, students {AffinityKdExperiment.F(p.StudentWidth)} (`model.width`; 1 = the published networks)");
         Row("ESPNet", "the zoo's `espnet-emkd` when present (EMKD's widened decoder block: with 2 classes the exact-count ESPNet has a dead deep path), else `espnet`");
-        Row("schedule", $"{s.Optimizer}, lr {AffinityKdExperiment.F(s.LearningRate)}, {s.LrSchedule} (half-cycle {s.CyclicStepSize}, floor {s.MinLearningRate.ToString("0.###e0", CultureInfo.InvariantCulture)}), " +
-            (s.Iterations is int it ? $"{it} steps" : $"{s.Epochs} epochs") + $", batch {s.BatchSize} (`schedule`)");
+        static string Schedule(ScheduleSpec s) =>
+            $"{s.Optimizer}, lr {AffinityKdExperiment.F(s.LearningRate)}, {s.LrSchedule} (half-cycle {s.CyclicStepSize}, floor {s.MinLearningRate.ToString("0.###e0", CultureInfo.InvariantCulture)}), " +
+            (s.Iterations is int it ? $"{it} steps" : $"{s.Epochs} epochs") + $", batch {s.BatchSize}" +
+            (s.ValidateEvery is int v ? $", validation every {v} steps" : ", validation at every epoch end");
+        Row(p.TeacherSchedule is null ? "schedule" : "schedule (students)", Schedule(s) + " (`schedule`)");
+        if (p.TeacherSchedule is { } ts) Row("schedule (teachers)", Schedule(ts) + " (`schedule`)");
+        Row("convergence", $"{Training.Convergence.Criterion}; per run in `runs.csv`, curves in `report.md`");
         Row("empty slices", $"{AffinityKdExperiment.F(p.EmptySliceFraction)} of the slices without prostate kept for training (`data.emptySliceFraction`)");
         Row("segmentation loss", "0.5·Dice + 0.5·focal (γ 2) over the foreground class (`loss`)");
         Row("Affinity-KD", "λ1 0.2 (LM), λ2 0.9 (KMM), λ3 0.9 (AAM); LM = KL(p_s‖p_t), T = 1; KMM on the encoder taps, 1×1 adapter, L2-normalised rows, mean squared + mean absolute Gram difference; AAM 3×3 neighbourhood, margin 3 (`method.options`; docs/distillation.md)");
