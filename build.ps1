@@ -35,10 +35,10 @@ Commands:
   build             Set up and build everything (Release).
   test [ARGS...]    Build and run every test; the last line is "N passed, M failed, K skipped".
                     Extra ARGS go to dotnet test.
-  bench engine [--steps N] [--warmup N] [--threads T] [--device cpu|cuda]
+  bench engine [--steps N] [--warmup N] [--threads T] [--device cpu|cuda] [--rounds 5]
                     Time one training step in MedDistill and in PyTorch; the last line is
                     "engine-step-ms=<median> pytorch-step-ms=<median> ratio=<ours/pytorch>".
-  bench distill [--steps N] [--warmup N] [--threads T] [--device cpu|cuda] [--breakdown]
+  bench distill [--steps N] [--warmup N] [--threads T] [--device cpu|cuda] [--breakdown] [--rounds 5]
                     Time one Affinity-KD step (ENet <- DeepLabV3+, batch 8 of 1x128x128) in MedDistill and in
                     PyTorch; the last line is "distill-step-ms=<median> pytorch-step-ms=<median> ratio=<ours/pytorch>".
   bench latency [--batch 1,16] [--iters N] [--warmup N] [--threads T] [--device cpu|cuda] [--models a,b] [--size S]
@@ -295,9 +295,24 @@ function Compare-Values([string]$Ours, [string]$Theirs) {
 
 # A benchmark with a PyTorch twin (engine, distill): the script, then ours with the same options; the warm-up losses
 # compared; "<metric>=<ours> pytorch-step-ms=<theirs> ratio=<ours/theirs>" last.
+# A benchmark with a PyTorch twin, in interleaved rounds (PyTorch, MedDistill, PyTorch, ...) as in build.sh: the first
+# round's output whole, then each round's ratio, and last "<metric>=<median> pytorch-step-ms=<median> ratio=<median of the
+# rounds' ratios> ratio-min=.. ratio-max=.. rounds=N".
 function Invoke-BenchTwin([string]$Name, [string]$Script, [string]$Metric, [string[]]$Arguments) {
     $switches = if ($Name -eq 'distill') { @('--breakdown') } else { @() }
-    $pass = Get-BenchArguments $Arguments $Name @('steps', 'warmup', 'threads', 'device', 'seed') $switches
+    $rounds = 5
+    $rest = @($Arguments[0])
+    for ($i = 1; $i -lt $Arguments.Count; $i++) {
+        if ($Arguments[$i] -match '^--rounds=(.*)$') { $rounds = $Matches[1]; continue }
+        if ($Arguments[$i] -eq '--rounds') {
+            if ($i + 1 -ge $Arguments.Count) { Stop-Build 2 '--rounds needs a value' }
+            $rounds = $Arguments[$i + 1]; $i++; continue
+        }
+        $rest += $Arguments[$i]
+    }
+    if ("$rounds" -notmatch '^[1-9][0-9]*$') { Stop-Build 2 "--rounds ${rounds}: a positive number" }
+    $rounds = [int]$rounds
+    $pass = Get-BenchArguments $rest $Name @('steps', 'warmup', 'threads', 'device', 'seed') $switches
     $extra = @()
     if (-not (Test-PythonTorch)) {
         if ($BenchPython -ne '/usr/bin/python3') { Stop-Build 2 "$BenchPython cannot import torch (BENCH_PYTHON)" }
@@ -307,34 +322,52 @@ function Invoke-BenchTwin([string]$Name, [string]$Script, [string]$Metric, [stri
     if (-not (Test-PythonTorch)) { Stop-Build 2 "$BenchPython still cannot import torch" }
     Build-Bench
 
-    Say "PyTorch: $BenchPython $Script $($pass -join ' ')"
-    $pyOut = @(& $BenchPython $Script @pass)
-    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
-    $pyOut | Write-Output
-    Say "MedDistill: MedDistill.Bench $Name $($pass -join ' ')"
-    $oursOut = @(& dotnet "bench/MedDistill.Bench/bin/$Config/net10.0/MedDistill.Bench.dll" $Name @pass)
-    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
-    $oursOut | Write-Output
+    $pys = @(); $ourss = @(); $ratios = @()
+    for ($round = 1; $round -le $rounds; $round++) {
+        Say "round $round/${rounds}: PyTorch ($BenchPython $Script $($pass -join ' ')), then MedDistill (MedDistill.Bench $Name $($pass -join ' '))"
+        $pyOut = @(& $BenchPython $Script @pass)
+        if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+        $oursOut = @(& dotnet "bench/MedDistill.Bench/bin/$Config/net10.0/MedDistill.Bench.dll" $Name @pass)
+        if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+        $py = ($pyOut | Where-Object { $_ -like 'pytorch-step-ms=*' } | Select-Object -Last 1)
+        $ours = ($oursOut | Where-Object { $_ -like "$Metric=*" } | Select-Object -Last 1)
+        if (-not $py) { Stop-Build 1 "$Script printed no pytorch-step-ms line" }
+        if (-not $ours) { Stop-Build 1 "MedDistill.Bench printed no $Metric line" }
+        $py = [double]::Parse($py.Substring('pytorch-step-ms='.Length), $Invariant)
+        $ours = [double]::Parse($ours.Substring("$Metric=".Length), $Invariant)
+        if ($round -eq 1) {
+            $pyOut | Write-Output
+            $oursOut | Write-Output
+            Write-BenchTwinFirstRound $pyOut $oursOut
+        }
+        $pys += $py; $ourss += $ours; $ratios += ($ours / $py)
+        Write-Output ("round ${round}: $Metric=$($ours.ToString('F3', $Invariant)) pytorch-step-ms=$($py.ToString('F3', $Invariant)) ratio=$(($ours / $py).ToString('F3', $Invariant))")
+    }
+    $sorted = @($ratios | Sort-Object)
+    Write-Output ("$Metric=$((Get-Median $ourss).ToString('F2', $Invariant)) pytorch-step-ms=$((Get-Median $pys).ToString('F2', $Invariant)) " +
+        "ratio=$((Get-Median $ratios).ToString('F3', $Invariant)) ratio-min=$($sorted[0].ToString('F3', $Invariant)) " +
+        "ratio-max=$($sorted[-1].ToString('F3', $Invariant)) rounds=$rounds")
+}
 
-    $py = ($pyOut | Where-Object { $_ -like 'pytorch-step-ms=*' } | Select-Object -Last 1)
-    $ours = ($oursOut | Where-Object { $_ -like "$Metric=*" } | Select-Object -Last 1)
-    if (-not $py) { Stop-Build 1 "$Script printed no pytorch-step-ms line" }
-    if (-not $ours) { Stop-Build 1 "MedDistill.Bench printed no $Metric line" }
-    $py = $py.Substring('pytorch-step-ms='.Length)
-    $ours = $ours.Substring("$Metric=".Length)
-    # Same seed, same initial draws, same kernels: the first losses agree, so the timings compare equal work.
+function Get-Median([double[]]$Values) {
+    $v = @($Values | Sort-Object)
+    if ($v.Count % 2 -eq 1) { return $v[($v.Count - 1) / 2] }
+    return ($v[$v.Count / 2 - 1] + $v[$v.Count / 2]) / 2
+}
+
+# The first round's comparisons: equal first losses (the timings compare equal work) and, with --breakdown, each part.
+function Write-BenchTwinFirstRound([string[]]$PyOut, [string[]]$OursOut) {
     foreach ($line in @('first-terms', 'first-losses')) {
-        $pv = ($pyOut | Where-Object { $_ -like "$line=*" } | Select-Object -Last 1)
-        $ov = ($oursOut | Where-Object { $_ -like "$line=*" } | Select-Object -Last 1)
+        $pv = ($PyOut | Where-Object { $_ -like "$line=*" } | Select-Object -Last 1)
+        $ov = ($OursOut | Where-Object { $_ -like "$line=*" } | Select-Object -Last 1)
         if ($pv -and $ov) {
             $pv = $pv.Substring($line.Length + 1); $ov = $ov.Substring($line.Length + 1)
             Write-Output "$line pytorch=$pv meddistill=$ov $(Compare-Values $ov $pv)"
         }
     }
-    # Side by side: "breakdown part=<name> ms=<median> share=<pct>%" from both.
     $pyParts = @{}
-    foreach ($l in $pyOut) { if ($l -match '^breakdown part=(\S+) ms=(\S+)') { $pyParts[$Matches[1]] = $Matches[2] } }
-    foreach ($l in $oursOut) {
+    foreach ($l in $PyOut) { if ($l -match '^breakdown part=(\S+) ms=(\S+)') { $pyParts[$Matches[1]] = $Matches[2] } }
+    foreach ($l in $OursOut) {
         if ($l -match '^breakdown part=(\S+) ms=(\S+)') {
             $part = $Matches[1]; $ms = $Matches[2]; $r = '-'
             if ($pyParts.ContainsKey($part)) {
@@ -344,13 +377,6 @@ function Invoke-BenchTwin([string]$Name, [string]$Script, [string]$Metric, [stri
             }
         }
     }
-    $ratio = 'pending'
-    $a = 0.0; $b = 0.0
-    if ([double]::TryParse($ours, [System.Globalization.NumberStyles]::Float, $Invariant, [ref]$a) -and
-        [double]::TryParse($py, [System.Globalization.NumberStyles]::Float, $Invariant, [ref]$b) -and $b -gt 0) {
-        $ratio = ($a / $b).ToString('F3', $Invariant)
-    }
-    Write-Output "$Metric=$ours pytorch-step-ms=$py ratio=$ratio"
 }
 
 function Invoke-Bench([string[]]$Arguments) {
