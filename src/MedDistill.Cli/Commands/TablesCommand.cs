@@ -79,7 +79,7 @@ public static class TablesCommand
         var runsDir = new Option<string?>("--runs-dir") { Description = $"Runs folder (default: ${RunStore.EnvironmentVariable}, else runs/ at the repository root)" };
         var full = new Option<bool>("--full") { Description = "Every variant of the study, not only the default ones" };
         var command = new Command(AffinityKdSensitivity.Table,
-            "The sensitivity study from its finished runs: sensitivity.csv (Dice per target of each variant of each open choice, against the as-written configuration and ENet w/o), sensitivity.notes.md, figures/sensitivity.svg")
+            "The sensitivity study from its finished runs: sensitivity.csv (Dice per target of each variant of each open choice, against the as-written configuration and ENet w/o), sensitivity.notes.md, figures/sensitivity.svg and figures/sensitivity-<choice>.svg per choice")
         {
             profile, output, runsDir, full,
         };

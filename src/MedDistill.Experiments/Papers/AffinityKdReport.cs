@@ -72,7 +72,7 @@ public static class AffinityKdReport
         var sensitivity = Path.Combine(folder, "sensitivity.notes.md");
         var study = File.Exists(sensitivity)
             ? "## Sensitivity study\n\nWhich of the paper's open choices decide its claim: `sensitivity.csv`, `sensitivity.notes.md` (findings, the objective's " +
-              "balance, every variant with the sentence of the paper it serves) and `figures/sensitivity.svg` " +
+              "balance, every variant with the sentence of the paper it serves) and `figures/sensitivity.svg` (one chart per choice beside it) " +
               "(`./build.sh --target sensitivity`).\n\n"
             : "";
         var report = Path.Combine(folder, "report.md");

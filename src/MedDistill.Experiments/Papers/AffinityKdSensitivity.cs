@@ -27,7 +27,10 @@ public static class AffinityKdSensitivity
 
     private static JsonObject O(string json) => JsonNode.Parse(json)!.AsObject();
 
-    /// <summary>The default study: one or two values of each open choice the paper leaves to the reader.</summary>
+    /// <summary>
+    /// The default study: one or two values of each open choice the paper leaves to the reader (9 × 2 teachers × 6 targets
+    /// = 108 runs beyond Table 2's).
+    /// </summary>
     public static IReadOnlyList<SensitivityVariant> Default { get; } =
     [
         new("aam-margin", "m = 1", "eq. 4: max(0, m − W_ij), m not given (as written: m = 3, about AAF's)", O("""{"affinity":{"margin":1}}""")),
@@ -41,7 +44,7 @@ public static class AffinityKdSensitivity
         new("seg-loss", "Dice only", "\"either\" Dice or focal for L_seg (as written: 0.5·Dice + 0.5·focal)", Loss: O("""{"diceWeight":1,"focalWeight":0}""")),
     ];
 
-    /// <summary>More values, for <c>--full</c>.</summary>
+    /// <summary>More values, for <c>--full</c> (8 × 2 teachers × 6 targets = 96 more runs).</summary>
     public static IReadOnlyList<SensitivityVariant> Extra { get; } =
     [
         new("aam-margin", "m = 6", "eq. 4, m not given", O("""{"affinity":{"margin":6}}""")),
@@ -49,6 +52,10 @@ public static class AffinityKdSensitivity
         new("kmm-layer", "decoder taps", "\"the feature maps\" of eqs. 5–6, layer not said (as written: the encoder's)",
             O("""{"kernelMatrix":{"studentTap":"decoder","teacherTap":"decoder"}}""")),
         new("lambda", "all λ ×0.1", "eq. 8 weights", O("""{"logitsWeight":0.02,"kernelMatrixWeight":0.09,"affinityWeight":0.09}""")),
+        new("lambda", "λ1 = 0.02 (LM ×0.1)", "eq. 8: λ1 = 0.2 (as written)", O("""{"logitsWeight":0.02}""")),
+        new("lambda", "λ2 = 0.09 (KMM ×0.1)", "eq. 8: λ2 = 0.9 (as written)", O("""{"kernelMatrixWeight":0.09}""")),
+        // AAM still computed and logged, only weighted 0: the same objective as Table 4's "LM + KMM", through the λ route.
+        new("lambda", "λ3 = 0 (AAM off)", "eq. 8: λ3 = 0.9 (as written)", O("""{"affinityWeight":0}""")),
         new("seg-loss", "focal only", "\"either\" Dice or focal", Loss: O("""{"diceWeight":0,"focalWeight":1}""")),
     ];
 

@@ -8,10 +8,15 @@ using MedDistill.Shared;
 
 namespace MedDistill.Experiments.Papers;
 
-/// <summary>One line of sensitivity.csv: a teacher's variant with its Dice per target.</summary>
-public sealed record SensitivityLine(string Teacher, string Choice, string Variant, IReadOnlyDictionary<string, double?> Dice)
+/// <summary>The spread of one cell: sample standard deviation of the per-case Dice over the target's <see cref="N"/> cases.</summary>
+public readonly record struct CaseSpread(double? Std, int N);
+
+/// <summary>One line of sensitivity.csv: a teacher's variant with its Dice per target (and the per-case spread behind it).</summary>
+public sealed record SensitivityLine(string Teacher, string Choice, string Variant, IReadOnlyDictionary<string, double?> Dice,
+    IReadOnlyDictionary<string, CaseSpread>? Spread = null)
 {
     public double? Mean => Dice.Values.All(v => v is not null) && Dice.Count > 0 ? Dice.Values.Average() : null;
+    public bool IsReference => Choice == "reference";
 }
 
 /// <summary>
@@ -22,20 +27,32 @@ public static class AffinityKdSensitivityTables
 {
     public static IReadOnlyList<SensitivityLine> Lines(ExperimentProfile profile, IReadOnlyList<PlannedRun> plan, RunStore store, bool full)
     {
-        double? Dice(string row, string target)
+        MetricsReport? Report(string row, string target)
         {
             var run = plan.FirstOrDefault(r => r.Cells.Any(c => c.Table == AffinityKdSensitivity.Table && c.Row == row && c.Column == target));
             if (run is null || !store.Folder(run.Id).IsFinished) return null;
-            return MetricsReport.Read(store.Folder(run.Id).MetricsPath).MeanDice();
+            return MetricsReport.Read(store.Folder(run.Id).MetricsPath);
         }
-        IReadOnlyDictionary<string, double?> PerTarget(string row) => profile.Targets.ToDictionary(t => t, t => Dice(row, t));
+        SensitivityLine Line(string teacher, string choice, string variant, string row)
+        {
+            var reports = profile.Targets.ToDictionary(t => t, t => Report(row, t));
+            // The cell is the tables' number (so the reference equals Table 2's cell); the spread is over the same cases.
+            var dice = reports.ToDictionary(kv => kv.Key, kv => kv.Value?.MeanDice());
+            var spread = reports.ToDictionary(kv => kv.Key, kv =>
+            {
+                if (kv.Value is null) return new CaseSpread(null, 0);
+                var stats = MetricStats.Of(AffinityKdStatistics.CaseDice(kv.Value).Values);
+                return new CaseSpread(stats.StandardDeviation, stats.Count);
+            });
+            return new SensitivityLine(teacher, choice, variant, dice, spread);
+        }
 
-        var lines = new List<SensitivityLine> { new("-", "baseline", AffinityKdSensitivity.Baseline, PerTarget(AffinityKdSensitivity.Baseline)) };
+        var lines = new List<SensitivityLine> { Line("-", "baseline", AffinityKdSensitivity.Baseline, AffinityKdSensitivity.Baseline) };
         foreach (var (tag, _, label) in AffinityKdExperiment.Teachers)
         {
-            lines.Add(new($"{tag} {label}", "reference", AffinityKdSensitivity.Reference, PerTarget(AffinityKdSensitivity.ReferenceRow(tag))));
+            lines.Add(Line($"{tag} {label}", "reference", AffinityKdSensitivity.Reference, AffinityKdSensitivity.ReferenceRow(tag)));
             foreach (var v in AffinityKdSensitivity.Variants(full))
-                lines.Add(new($"{tag} {label}", v.Choice, v.Variant, PerTarget(AffinityKdSensitivity.Row(tag, v))));
+                lines.Add(Line($"{tag} {label}", v.Choice, v.Variant, AffinityKdSensitivity.Row(tag, v)));
         }
         return lines;
     }
@@ -43,16 +60,25 @@ public static class AffinityKdSensitivityTables
     public static string Csv(ExperimentProfile profile, IReadOnlyList<SensitivityLine> lines)
     {
         var targets = profile.Targets;
-        var records = new List<string?[]> { new string?[] { "teacher", "choice", "variant" }.Concat(targets).Concat(["mean", "delta_vs_as_written", "delta_vs_wo", "targets_above_wo"]).ToArray() };
+        // The per-case spread goes after the comparison columns, so the first columns read as the table itself.
+        var records = new List<string?[]>
+        {
+            new string?[] { "teacher", "choice", "variant", "is_reference" }.Concat(targets)
+                .Concat(["mean", "delta_vs_as_written", "delta_vs_wo", "targets_above_wo"])
+                .Concat(targets.SelectMany(t => new[] { $"{t}_std", $"{t}_n" })).ToArray(),
+        };
         var baseline = lines[0];
         foreach (var line in lines)
         {
-            var reference = lines.FirstOrDefault(l => l.Teacher == line.Teacher && l.Choice == "reference");
+            var reference = lines.FirstOrDefault(l => l.Teacher == line.Teacher && l.IsReference);
             int above = targets.Count(t => line.Dice[t] is double d && baseline.Dice[t] is double b && d > b);
-            records.Add([line.Teacher, line.Choice, line.Variant, .. targets.Select(t => F(line.Dice[t])), F(line.Mean),
-                line.Choice is "baseline" or "reference" ? "" : Signed(line.Mean - reference?.Mean),
+            records.Add([line.Teacher, line.Choice, line.Variant, line.IsReference ? "true" : "false",
+                .. targets.Select(t => F(line.Dice[t])), F(line.Mean),
+                line.Choice == "baseline" || line.IsReference ? "" : Signed(line.Mean - reference?.Mean),
                 line.Choice == "baseline" ? "" : Signed(line.Mean - baseline.Mean),
-                line.Choice == "baseline" ? "" : $"{above}/{targets.Count}"]);
+                line.Choice == "baseline" ? "" : $"{above}/{targets.Count}",
+                .. targets.SelectMany(t => line.Spread?.GetValueOrDefault(t) is { N: > 0 } s
+                    ? new[] { F(s.Std), s.N.ToString(CultureInfo.InvariantCulture) } : ["", ""])]);
         }
         return MedDistill.Shared.Csv.Write(records);
     }
@@ -73,6 +99,41 @@ public static class AffinityKdSensitivityTables
         {
             Title = "Sensitivity: mean Dice over the targets per variant (0 = as written; numbering in sensitivity.notes.md)",
             XLabel = "variant", YLabel = "mean Dice", IntegerXTicks = true, YMin = 0, YMax = 1, Width = 760, Height = 420,
+            Series = series,
+        }.ToSvg();
+    }
+
+    /// <summary>The choices of the study in the order of <paramref name="lines"/> (neither the reference nor the baseline).</summary>
+    public static IReadOnlyList<string> Choices(IReadOnlyList<SensitivityLine> lines) =>
+        lines.Where(l => l.Choice != "baseline" && !l.IsReference).Select(l => l.Choice).Distinct().ToList();
+
+    /// <summary>
+    /// One choice: mean Dice at x = 0 (as written) and x = 1.. (its variants, named in the x label), a line per teacher, and
+    /// each teacher's as-written level and ENet w/o as flat lines across, so a variant reads against both at a glance.
+    /// </summary>
+    public static string ChoiceChart(IReadOnlyList<SensitivityLine> lines, string choice)
+    {
+        var teachers = lines.Select(l => l.Teacher).Where(t => t != "-").Distinct().ToList();
+        var variants = lines.Where(l => l.Choice == choice).Select(l => l.Variant).Distinct().ToList();
+        if (variants.Count == 0) throw new ArgumentException($"no variant of choice '{choice}' in the lines");
+        double end = variants.Count;
+        var series = new List<ChartSeries>();
+        foreach (var teacher in teachers)
+        {
+            var reference = lines.FirstOrDefault(l => l.Teacher == teacher && l.IsReference)?.Mean ?? double.NaN;
+            var ys = new List<double> { reference };
+            ys.AddRange(variants.Select(v => lines.FirstOrDefault(l => l.Teacher == teacher && l.Choice == choice && l.Variant == v)?.Mean ?? double.NaN));
+            series.Add(new ChartSeries(teacher, ys.Select((_, i) => (double)i).ToList(), ys));
+        }
+        foreach (var teacher in teachers)
+            if (lines.FirstOrDefault(l => l.Teacher == teacher && l.IsReference)?.Mean is double asWritten)
+                series.Add(new ChartSeries($"{teacher.Split(' ')[0]} as written", [0, end], [asWritten, asWritten]));
+        if (lines[0].Mean is double wo) series.Add(new ChartSeries("ENet w/o KD", [0, end], [wo, wo]));
+        return new SvgChart
+        {
+            Title = $"Sensitivity to {choice}: mean Dice over the targets",
+            XLabel = "0 = as written; " + string.Join("; ", variants.Select((v, i) => $"{i + 1} = {v}")),
+            YLabel = "mean Dice", IntegerXTicks = true, YMin = 0, YMax = 1, Width = 760, Height = 420,
             Series = series,
         }.ToSvg();
     }
@@ -154,12 +215,15 @@ public static class AffinityKdSensitivityTables
         sb.Append("ENet distilled with all three terms (LM + KMM + AAM) from T1 (DeepLabV3+) and from T2 (UNet++), on every target, ");
         sb.Append("with one open choice of the paper changed at a time. `as written` is the configuration of Tables 2–4 (the same runs); ");
         sb.Append("`ENet w/o` is the student without distillation, the baseline the paper claims to beat. Each cell is the mean 3D Dice ");
-        sb.Append("over the target's cases; `targets_above_wo` counts the targets where the variant beats ENet w/o. ");
+        sb.Append("over the target's cases (`S*_std`, `S*_n`: the per-case spread and case count); `targets_above_wo` counts the targets where the variant beats ENet w/o. ");
         sb.Append("No variant changes a default of the reproduction: each is its own run and its own row.\n\n");
         sb.Append("| # | choice | variant | what the paper says |\n| --- | --- | --- | --- |\n");
         sb.Append("| 0 | reference | as written | the configuration of Tables 2–4 (docs/distillation.md) |\n");
         int i = 1;
         foreach (var v in AffinityKdSensitivity.Variants(full)) sb.Append($"| {i++} | {v.Choice} | {v.Variant} | {v.PaperSays} |\n");
+        sb.Append("\nFigures: `figures/sensitivity.svg` (every variant, numbered as above) and one per choice, ");
+        sb.Append(string.Join(", ", Choices(lines).Select(c => $"`figures/{ChoiceFigure(c)}`")));
+        sb.Append(" (as written at 0, the choice's variants after it, the as-written and ENet w/o levels as flat lines).\n");
         AppendFindings(sb, lines);
         AppendBalance(sb, plan, store, full);
         sb.Append("\n## Runs\n\n| row | target | run |\n| --- | --- | --- |\n");
@@ -180,8 +244,18 @@ public static class AffinityKdSensitivityTables
         AtomicFile.WriteAllText(csv, Csv(profile, lines));
         AtomicFile.WriteAllText(notes, Notes(profile, lines, full, plan, store));
         AtomicFile.WriteAllText(chart, Chart(lines));
-        return ([csv, notes, chart], lines.Sum(l => l.Dice.Values.Count(v => v is null)));
+        var files = new List<string> { csv, notes, chart };
+        foreach (var choice in Choices(lines))
+        {
+            var path = Path.Combine(folder, "figures", ChoiceFigure(choice));
+            AtomicFile.WriteAllText(path, ChoiceChart(lines, choice));
+            files.Add(path);
+        }
+        return (files, lines.Sum(l => l.Dice.Values.Count(v => v is null)));
     }
+
+    /// <summary>The file name of a choice's chart under figures/ (choices are already file-safe: letters and dashes).</summary>
+    public static string ChoiceFigure(string choice) => $"sensitivity-{choice}.svg";
 
     private static string F(double? v) => v is double d ? d.ToString("0.0000", CultureInfo.InvariantCulture) : "";
     private static string Signed(double? v) => v is double d ? d.ToString("+0.0000;-0.0000;0.0000", CultureInfo.InvariantCulture) : "";
