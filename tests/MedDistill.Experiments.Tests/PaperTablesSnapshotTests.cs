@@ -55,7 +55,8 @@ public class PaperTablesSnapshotTests
 
     private static string ThisFile([System.Runtime.CompilerServices.CallerFilePath] string path = "") => path;
 
-    private static string PublishedFolder()
+    /// <summary>paper-tables/affinity-kd/published, found above the test directory.</summary>
+    internal static string PublishedFolder()
     {
         for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
         {

@@ -147,7 +147,7 @@ public class SensitivityStudyTests
             Assert.That(lines.Skip(1).All(l => l.Split(',')[^1] == lines[2].Split(',')[^1]), "every cell is tested on the same cases");
             // The reference row holds the very value of Table 2's cell.
             var t2 = AffinityKdTables.Build(Tiny, AffinityKdExperiment.Plan(Tiny, ExperimentFixture.TinyRecipe.Hash(), ModelRegistry.Names, ["table2"]),
-                store, PublishedFolder(), ["table2"]).Single().Reproduced;
+                store, PaperTablesSnapshotTests.PublishedFolder(), ["table2"]).Single().Reproduced;
             Assert.That(lines[2].Split(',')[4], Is.EqualTo(t2.Cell("ENet w/ T1", "S2")));
             Assert.That(File.ReadAllText(Path.Combine(folder, "figures", "sensitivity.svg")), Does.Contain("<svg").And.Contain("T1 DeepLabV3+"));
             Assert.That(File.ReadAllText(Path.Combine(folder, "sensitivity.notes.md")), Does.Contain("aam-margin").And.Contain("eq. 4"));
@@ -159,15 +159,5 @@ public class SensitivityStudyTests
             }
         }
         finally { Directory.Delete(folder, true); }
-    }
-
-    private static string PublishedFolder()
-    {
-        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "paper-tables", "affinity-kd", "published");
-            if (Directory.Exists(candidate)) return candidate;
-        }
-        throw new DirectoryNotFoundException("paper-tables/affinity-kd/published not found above the test directory");
     }
 }
