@@ -26,11 +26,12 @@ function Show-Usage {
 Usage: ./build.ps1 [COMMAND] [OPTIONS]     (same commands as ./build.sh)
 
 Commands:
-  (none) [--profile phantom|smoke|paper|nightly] [--target all|table1|table2|table3|table4|sensitivity|prepare|plan]
+  (none) [--paper all|affinity-kd] [--profile phantom|smoke|paper|nightly]
+         [--target all|table1|table2|table3|table4|sensitivity|prepare|plan]
          [--dry-run] [--jobs N] [--seeds N] [--seed-rows enet|students|all|'ROW|ROW']
                     The main job: set up, build everything (Release), meddistill info, Table 1, then the
                     reproduction graph build/pipeline.proj for the profile (phantom when no real data is
-                    present) into paper-tables/affinity-kd/<profile>/. Finished runs are skipped. --seeds N
+                    present) into paper-tables/<paper>/<profile>/, for every paper or the one --paper names. Finished runs are skipped. --seeds N
                     repeats chosen cells with N run seeds (<table>.seeds.csv; see docs/pipeline.md).
   build             Set up and build everything (Release).
   test [ARGS...]    Build and run every test; the last line is "N passed, M failed, K skipped".
@@ -162,20 +163,20 @@ function Build-All {
 }
 
 function Invoke-Main([string[]]$Arguments) {
-    # Options as in build.sh: --profile phantom|smoke|paper|nightly, --target all|table1..table4|sensitivity|prepare|plan, --dry-run,
+    # Options as in build.sh: --paper all|<id>, --profile phantom|smoke|paper|nightly, --target all|table1..table4|sensitivity|prepare|plan, --dry-run,
     # --jobs N, --seeds N, --seed-rows enet|students|all|'ROW|ROW'.
-    $profile = ''; $target = 'all'; $dry = $false; $jobs = ''; $seedProps = @()
+    $profile = ''; $target = 'all'; $dry = $false; $jobs = ''; $seedProps = @(); $paper = 'all'
     for ($i = 0; $i -lt $Arguments.Count; $i++) {
         $a = $Arguments[$i]
         switch -Regex ($a) {
-            '^--(profile|target|jobs)$' {
+            '^--(paper|profile|target|jobs)$' {
                 if ($i + 1 -ge $Arguments.Count) { Stop-Build 2 "$a needs a value" }
                 $v = $Arguments[++$i]
-                if ($a -eq '--profile') { $profile = $v } elseif ($a -eq '--target') { $target = $v } else { $jobs = $v }
+                if ($a -eq '--paper') { $paper = $v } elseif ($a -eq '--profile') { $profile = $v } elseif ($a -eq '--target') { $target = $v } else { $jobs = $v }
             }
-            '^--(profile|target|jobs)=' {
+            '^--(paper|profile|target|jobs)=' {
                 $name, $v = $a.Substring(2).Split('=', 2)
-                if ($name -eq 'profile') { $profile = $v } elseif ($name -eq 'target') { $target = $v } else { $jobs = $v }
+                if ($name -eq 'paper') { $paper = $v } elseif ($name -eq 'profile') { $profile = $v } elseif ($name -eq 'target') { $target = $v } else { $jobs = $v }
             }
             '^--dry-run$' { $dry = $true }
             '^--seeds$' {
@@ -194,7 +195,7 @@ function Invoke-Main([string[]]$Arguments) {
     $dataRoot = if ($env:MEDDISTILL_DATA) { $env:MEDDISTILL_DATA } else { Join-Path $Root 'data' }
     if (-not $profile) { $profile = if (Test-Path (Join-Path $dataRoot 'multisite-prostate')) { 'paper' } else { 'phantom' } }
     if ($profile -notin @('phantom', 'smoke', 'paper', 'nightly')) { Stop-Build 2 "--profile ${profile}: use phantom, smoke, paper or nightly" }
-    $targets = @{ all = 'Tables'; table1 = 'Table1'; table2 = 'Table2'; table3 = 'Table3'; table4 = 'Table4'; prepare = 'Prepare'; plan = 'Plan'; sensitivity = 'Sensitivity' }
+    $targets = @{ all = 'Tables'; table1 = 'Table1'; table2 = 'Table2'; table3 = 'Table3'; table4 = 'Table4'; prepare = 'Prepare'; plan = 'Plan'; sensitivity = 'Study' }
     if (-not $targets.ContainsKey($target)) { Stop-Build 2 "--target ${target}: use all, table1, table2, table3, table4, sensitivity, prepare or plan" }
     if (-not $jobs) { $jobs = [Environment]::ProcessorCount }
     if ("$jobs" -notmatch '^[1-9][0-9]*$') { Stop-Build 2 "--jobs ${jobs}: a positive number" }
@@ -206,20 +207,27 @@ function Invoke-Main([string[]]$Arguments) {
     Build-All
     $md = "$CliOut/meddistill.dll"
     Say 'meddistill info'; Invoke-Checked dotnet @($md, 'info')
-    if ($dry) {
-        Say "dry run: profile $profile, target $target (nothing is trained)"
-        Invoke-Checked dotnet (@('msbuild', 'build/pipeline.proj', '-nologo', '-v:minimal', '-clp:NoSummary', '-t:DryRun', "-p:Profile=$profile") + $tables)
-        return
+    $known = @(& dotnet $md papers --ids)
+    $papers = if ($paper -eq 'all') { $known } elseif ($paper -in $known) { @($paper) } else { Stop-Build 2 "--paper ${paper}: use all or one of: $($known -join ' ')" }
+    if ($target -eq 'sensitivity') { $tables += '-p:Study=sensitivity' }
+    foreach ($p in $papers) {
+        if ($dry) {
+            Say "dry run: paper $p, profile $profile, target $target (nothing is trained)"
+            Invoke-Checked dotnet (@('msbuild', 'build/pipeline.proj', '-nologo', '-v:minimal', '-clp:NoSummary', '-t:DryRun', "-p:Paper=$p", "-p:Profile=$profile") + $tables)
+            continue
+        }
+        if ($target -in @('all', 'table1')) {
+            foreach ($t in @(& dotnet $md papers --static $p)) {
+                Say "meddistill tables $p $t (a table without runs; Affinity-KD's Table 1 counts the full-size networks: about a minute)"
+                Invoke-Checked dotnet @($md, 'tables', $p, $t)
+            }
+        }
+        if ($target -eq 'table1') { continue }
+        $watch = [System.Diagnostics.Stopwatch]::StartNew()
+        Say "pipeline: paper $p, profile $profile, target $target, $jobs parallel runs (build/pipeline.proj)"
+        Invoke-Checked dotnet (@('msbuild', 'build/pipeline.proj', '-nologo', '-v:minimal', '-clp:NoSummary', "-m:$jobs", "-t:$($targets[$target])", "-p:Paper=$p", "-p:Profile=$profile", "-p:Jobs=$jobs") + $tables)
+        Say "pipeline $p done in $([int]$watch.Elapsed.TotalSeconds) s; tables in paper-tables/$p/$profile/"
     }
-    if ($target -in @('all', 'table1')) {
-        Say 'meddistill tables affinity-kd table1 (counts the full-size networks at 384x384: about a minute)'
-        Invoke-Checked dotnet @($md, 'tables', 'affinity-kd', 'table1', '--out', (Join-Path $Root 'paper-tables/affinity-kd'))
-    }
-    if ($target -eq 'table1') { return }
-    $watch = [System.Diagnostics.Stopwatch]::StartNew()
-    Say "pipeline: profile $profile, target $target, $jobs parallel runs (build/pipeline.proj)"
-    Invoke-Checked dotnet (@('msbuild', 'build/pipeline.proj', '-nologo', '-v:minimal', '-clp:NoSummary', "-m:$jobs", "-t:$($targets[$target])", "-p:Profile=$profile", "-p:Jobs=$jobs") + $tables)
-    Say "pipeline done in $([int]$watch.Elapsed.TotalSeconds) s; tables in paper-tables/affinity-kd/$profile/"
 }
 
 function Invoke-Test([string[]]$Arguments) {

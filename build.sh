@@ -21,11 +21,13 @@ usage() {
 Usage: ./build.sh [COMMAND] [OPTIONS]
 
 Commands:
-  (none) [--profile phantom|smoke|paper|nightly] [--target all|table1|table2|table3|table4|sensitivity|prepare|plan]
+  (none) [--paper all|affinity-kd] [--profile phantom|smoke|paper|nightly]
+         [--target all|table1|table2|table3|table4|sensitivity|prepare|plan]
          [--dry-run] [--jobs N] [--seeds N] [--seed-rows enet|students|all|'ROW|ROW']
-                    The main job: set up, build everything (Release), ./meddistill info, Table 1, then the
+                    The main job: set up, build everything (Release), ./meddistill info, then for every paper
+                    (./meddistill papers; --paper picks one) its tables without runs (Affinity-KD's Table 1) and its
                     reproduction graph build/pipeline.proj (fetch or generate the data, preprocess, train the
-                    teachers, train and distil the students, evaluate, write paper-tables/affinity-kd/<profile>/).
+                    teachers, train and distil the students, evaluate, write paper-tables/<paper>/<profile>/).
                     Profile: phantom when no real data is present (data/multisite-prostate), else paper.
                     Finished runs are skipped; --dry-run lists what would run and why; --jobs parallel runs
                     (default: the number of cores). --seeds N repeats chosen cells with N run seeds (default 1)
@@ -167,16 +169,17 @@ cmd_build() {
 # built-in phantom (the default data when no real data is present) and its slice cache, and the Affinity-KD Table 1.
 # Every step is idempotent: a rerun finds the phantom and the cache up to date.
 cmd_main() {
-  local profile="" target=all dry=0 jobs="" targets seeds="" seed_rows="" seed_props=()
+  local profile="" target=all dry=0 jobs="" targets seeds="" seed_rows="" seed_props=() paper=all
   while [ "$#" -gt 0 ]; do
     case "$1" in
-      --profile|--target|--jobs|--seeds|--seed-rows)
+      --paper|--profile|--target|--jobs|--seeds|--seed-rows)
         [ "$#" -ge 2 ] || die 2 "$1 needs a value"
-        case "$1" in --profile) profile="$2" ;; --target) target="$2" ;; --jobs) jobs="$2" ;; --seeds) seeds="$2" ;; --seed-rows) seed_rows="$2" ;; esac
+        case "$1" in --paper) paper="$2" ;; --profile) profile="$2" ;; --target) target="$2" ;; --jobs) jobs="$2" ;; --seeds) seeds="$2" ;; --seed-rows) seed_rows="$2" ;; esac
         shift 2 ;;
       --seeds=*) seeds="${1#*=}"; shift ;;
       --seed-rows=*) seed_rows="${1#*=}"; shift ;;
       --profile=*) profile="${1#*=}"; shift ;;
+      --paper=*) paper="${1#*=}"; shift ;;
       --target=*) target="${1#*=}"; shift ;;
       --jobs=*) jobs="${1#*=}"; shift ;;
       --dry-run) dry=1; shift ;;
@@ -190,7 +193,7 @@ cmd_main() {
   case "$profile" in phantom|smoke|paper|nightly) ;; *) die 2 "--profile $profile: use phantom, smoke, paper or nightly" ;; esac
   case "$target" in
     all) targets=Tables ;; table1) targets=Table1 ;; table2) targets=Table2 ;; table3) targets=Table3 ;; table4) targets=Table4 ;;
-    prepare) targets=Prepare ;; plan) targets=Plan ;; sensitivity) targets=Sensitivity ;;
+    prepare) targets=Prepare ;; plan) targets=Plan ;; sensitivity) targets=Study ;;
     *) die 2 "--target $target: use all, table1, table2, table3, table4, sensitivity, prepare or plan" ;;
   esac
   # One worker per core (each run uses one libtorch thread in the phantom profile), unless --jobs says otherwise.
@@ -202,24 +205,36 @@ cmd_main() {
 
   setup
   build_all
-  local md="$root/meddistill"
+  local md="$root/meddistill" papers p
   say "./meddistill info"; "$md" info
-  if [ "$dry" = 1 ]; then
-    say "dry run: profile $profile, target $target (nothing is trained)"
-    dotnet msbuild build/pipeline.proj -nologo -v:minimal -clp:NoSummary -t:DryRun -p:Profile="$profile" $(tables_of "$target") "${seed_props[@]}"
-    return
+  if [ "$paper" = all ]; then papers="$("$md" papers --ids)"; else
+    "$md" papers --ids | grep -qx -- "$paper" || die 2 "--paper $paper: use all or one of: $("$md" papers --ids | tr '\n' ' ')"
+    papers="$paper"
   fi
-  if [ "$target" = all ] || [ "$target" = table1 ]; then
-    say "./meddistill tables affinity-kd table1 (counts the full-size networks at 384x384: about a minute)"
-    "$md" tables affinity-kd table1 --out "$root/paper-tables/affinity-kd"
-  fi
-  [ "$target" = table1 ] && return
-  local started=$SECONDS
-  say "pipeline: profile $profile, target $target, $jobs parallel runs (build/pipeline.proj)"
-  dotnet msbuild build/pipeline.proj -nologo -v:minimal -clp:NoSummary -m:"$jobs" -t:"$targets" -p:Profile="$profile" -p:Jobs="$jobs" \
-    $(tables_of "$target") "${seed_props[@]}"
-  say "pipeline done in $((SECONDS - started)) s; tables in paper-tables/affinity-kd/$profile/"
-  "$md" runs list | tail -n +1 | awk 'NR == 1 || /Failed|Interrupted|Running/' | head -n 20
+  local study_props=()
+  [ "$target" = sensitivity ] && study_props+=("-p:Study=sensitivity")
+  for p in $papers; do
+    if [ "$dry" = 1 ]; then
+      say "dry run: paper $p, profile $profile, target $target (nothing is trained)"
+      dotnet msbuild build/pipeline.proj -nologo -v:minimal -clp:NoSummary -t:DryRun -p:Paper="$p" -p:Profile="$profile" \
+        $(tables_of "$target") "${seed_props[@]}"
+      continue
+    fi
+    if [ "$target" = all ] || [ "$target" = table1 ]; then
+      local t
+      for t in $("$md" papers --static "$p"); do
+        say "./meddistill tables $p $t (a table without runs; Affinity-KD's Table 1 counts the full-size networks: about a minute)"
+        "$md" tables "$p" "$t"
+      done
+    fi
+    [ "$target" = table1 ] && continue
+    local started=$SECONDS
+    say "pipeline: paper $p, profile $profile, target $target, $jobs parallel runs (build/pipeline.proj)"
+    dotnet msbuild build/pipeline.proj -nologo -v:minimal -clp:NoSummary -m:"$jobs" -t:"$targets" -p:Paper="$p" -p:Profile="$profile" \
+      -p:Jobs="$jobs" $(tables_of "$target") "${study_props[@]}" "${seed_props[@]}"
+    say "pipeline $p done in $((SECONDS - started)) s; tables in paper-tables/$p/$profile/"
+  done
+  [ "$dry" = 1 ] || [ "$target" = table1 ] || "$md" runs list | tail -n +1 | awk 'NR == 1 || /Failed|Interrupted|Running/' | head -n 20
 }
 
 # One table as an MSBuild property; all three are the project's default (a comma would split -p: values).

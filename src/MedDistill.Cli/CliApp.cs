@@ -14,6 +14,7 @@ public static class CliApp
         root.Subcommands.Add(DataCommand.Create(PhantomCommand.Create(), PreprocessCommand.Create()));
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(ModelsCommand.Create());
+        root.Subcommands.Add(PapersCommand.Create());
         root.Subcommands.Add(TablesCommand.Create());
         root.Subcommands.Add(RunCommands.Train());
         root.Subcommands.Add(RunCommands.Distill());

@@ -112,12 +112,20 @@ public static partial class torch
     public static bool are_deterministic_algorithms_enabled() => Native.mdt_get_deterministic() == 1;
 
     public static int get_num_threads() => Native.mdt_get_num_threads();
+
+    /// <summary>
+    /// Sets libtorch's intra-op threads and, where libtorch calls OpenBLAS (Debian's build), OpenBLAS's own pool, which
+    /// libtorch leaves at one thread per core: its idle workers would otherwise spin beside every parallel run.
+    /// </summary>
     public static void set_num_threads(int threads)
     {
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "need at least one thread");
         Native.Check(Native.mdt_set_num_threads(threads));
     }
     public static int get_num_interop_threads() => Native.mdt_get_num_interop_threads();
+
+    /// <summary>OpenBLAS's thread count, or null when libtorch does not use OpenBLAS (not in TorchSharp: ours, for run records).</summary>
+    public static int? get_blas_num_threads() => Native.mdt_blas_num_threads() is var n and >= 0 ? n : null;
     /// <summary>Must be called before any inter-op parallel work starts, as in PyTorch.</summary>
     public static void set_num_interop_threads(int threads) => Native.Check(Native.mdt_set_num_interop_threads(threads));
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MedDistill.Experiments.Papers;
 using System.Globalization;
 using MedDistill.Experiments.Runs;
 using MedDistill.Experiments.Tables;
@@ -20,11 +21,11 @@ public static class DiffCommand
         var defaults = new TableDiffOptions();
         var a = new Argument<string>("A") { Description = "Reference side: a folder of table CSVs, a git revision (REV or REV:path), or WORKTREE" };
         var b = new Argument<string>("B") { Description = "Side compared against A, same forms as A" };
-        var path = new Option<string>("--path")
+        var path = new Option<string?>("--path")
         {
-            Description = "Folder inside the repository read for revisions and WORKTREE (REV:path overrides it)",
-            DefaultValueFactory = _ => TableSources.DefaultPath,
+            Description = "Folder inside the repository read for revisions and WORKTREE (REV:path overrides it; default: the paper's default profile folder, paper-tables/<paper>/<profile>)",
         };
+        var paper = PipelineCommand.PaperOption();
         var tolerance = new Option<double>("--tolerance")
         {
             Description = "Largest drop (B − A, in the tables' units, e.g. Dice) that is not a regression",
@@ -45,7 +46,7 @@ public static class DiffCommand
         var command = new Command("diff",
             "Compare result tables cell by cell (folders or git revisions); exit 1 when a value drops by more than the tolerance or disappears")
         {
-            a, b, path, tolerance, format, output, tables, informational, all, repo,
+            a, b, path, paper, tolerance, format, output, tables, informational, all, repo,
         };
         command.SetAction(parse =>
         {
@@ -59,7 +60,7 @@ public static class DiffCommand
                         ? names.Select(t => t.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? t[..^4] : t).ToList()
                         : null,
                 };
-                string treePath = parse.GetValue(path)!;
+                string treePath = (parse.GetValue(path) ?? DefaultPath(parse.GetValue(paper)!));
                 // The repository is looked up once and only when a side is not a folder, so folder diffs work anywhere.
                 string? root = null;
                 string RepositoryRoot() => root ??= TableSources.FindRepositoryRoot(parse.GetValue(repo) ?? Directory.GetCurrentDirectory());
@@ -110,5 +111,12 @@ public static class DiffCommand
     {
         if (values is null || values.Length == 0) return null;
         return values.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+    }
+
+    /// <summary>A paper's committed tables of its default profile (the built-in data's): what a diff of two commits compares.</summary>
+    private static string DefaultPath(string paperId)
+    {
+        var paper = PaperRegistry.Get(paperId);
+        return $"{paper.TablesFolder}/{paper.Profiles[0].Name}";
     }
 }

@@ -18,50 +18,75 @@ public static class PipelineCommand
     public static Command Create()
     {
         var command = new Command("pipeline", "Steps of the paper-reproduction graph (build/pipeline.proj): prepare the data, plan the runs");
+        command.Subcommands.Add(Fetch());
         command.Subcommands.Add(Prepare());
         command.Subcommands.Add(Plan());
         return command;
     }
 
-    private static Option<string> ProfileOption() =>
-        new("--profile") { Description = "phantom, smoke, paper or nightly", DefaultValueFactory = _ => "phantom" };
+    /// <summary>The paper of a pipeline step; the graph passes it (build/pipeline.proj's Paper property).</summary>
+    internal static Option<string> PaperOption() =>
+        new("--paper") { Description = $"Paper: {string.Join(", ", PaperRegistry.Ids)}", DefaultValueFactory = _ => PaperRegistry.All[0].Id };
+
+    private static Option<string?> ProfileOption() =>
+        new("--profile") { Description = "A profile of the paper (meddistill papers lists them; default: its first, the built-in data's)" };
+
+    private static (IPaper Paper, ExperimentProfile Profile) Resolve(ParseResult parse, Option<string> paper, Option<string?> profile)
+    {
+        var p = PaperRegistry.Get(parse.GetValue(paper)!);
+        return (p, parse.GetValue(profile) is { } name ? p.Profile(name) : p.Profiles[0]);
+    }
+
+    private static Command Fetch()
+    {
+        var (paper, profile) = (PaperOption(), ProfileOption());
+        var dataDir = DataCommand.DataDirOption();
+        var command = new Command("fetch", "Make the profile's raw data present: generate the built-in phantom, or download and extract the real archives")
+        {
+            paper, profile, dataDir,
+        };
+        command.SetAction(parse =>
+        {
+            var (pp, p) = Resolve(parse, paper, profile);
+            var extra = parse.GetValue(dataDir) is { } d ? new[] { "--data-dir", d } : [];
+            // The paper names the data commands; running them through the same command tree keeps one code path.
+            foreach (var args in pp.DataCommands(p))
+            {
+                Console.WriteLine($"meddistill {string.Join(" ", args)}");
+                int code = CliHost.Run(CliApp.CreateRoot(), [.. args, .. extra]);
+                if (code != CliHost.ExitOk) return code;
+            }
+            return CliHost.ExitOk;
+        });
+        return command;
+    }
 
     private static Command Prepare()
     {
-        var profile = ProfileOption();
+        var (paper, profile) = (PaperOption(), ProfileOption());
         var dataDir = DataCommand.DataDirOption();
-        var command = new Command("prepare", "Build (or bring up to date) the profile's preprocessed slice cache") { profile, dataDir };
+        var command = new Command("prepare", "Build (or bring up to date) the profile's preprocessed slice cache") { paper, profile, dataDir };
         command.SetAction(parse => CliHost.Guard(() =>
         {
-            var p = AffinityKdExperiment.Profile(parse.GetValue(profile)!);
-            var root = DataCommand.ResolveDataDir(parse.GetValue(dataDir));
-            var recipe = RecipeOf(p);
-            var source = ProstateLayout.Discover(PreprocessCommand.FindLayoutRoot(Path.Combine(root, p.Dataset), p.Dataset), p.Dataset);
-            var report = Preprocessor.Run(source, recipe, Path.Combine(root, "cache", p.Cache), new PreprocessCommand.LineProgress());
-            Console.WriteLine($"{report.CacheDir}: built {report.Built}, reused {report.Reused} (recipe {report.RecipeHash[..12]})");
+            var (pp, p) = Resolve(parse, paper, profile);
+            Console.WriteLine(pp.Prepare(p, DataCommand.ResolveDataDir(parse.GetValue(dataDir)), new PreprocessCommand.LineProgress()));
             return CliHost.ExitOk;
         }));
         return command;
     }
 
-    /// <summary>The profile's recipe: the data set's default at the profile's size. Its hash enters every run id.</summary>
-    public static PreprocessRecipe RecipeOf(ExperimentProfile p) =>
-        PreprocessRecipe.ByDataset.TryGetValue(p.Dataset, out var r)
-            ? r with { Height = p.CacheSize, Width = p.CacheSize }
-            : throw new ArgumentException($"profile {p.Name}: no preprocessing recipe for data set '{p.Dataset}'");
-
     /// <summary>
     /// <c>--seeds N</c> and <c>--seed-rows</c>, shared by <c>pipeline plan</c> and <c>tables</c> (both must see the same
     /// extra runs). The separator of rows is <c>|</c>: commas and semicolons split MSBuild's <c>-p:</c> values.
     /// </summary>
-    public static (Option<int> Seeds, Option<string> Rows) SeedOptions() =>
+    public static (Option<int> Seeds, Option<string?> Rows) SeedOptions() =>
         (new Option<int>("--seeds") { Description = "Run seeds per chosen cell (1 = only the tables' seed); the extra runs use seed+1..seed+N-1", DefaultValueFactory = _ => 1 },
-         new Option<string>("--seed-rows") { Description = "Cells repeated by --seeds: enet (default: ENet w/o and w/ KD), students, all, or row labels separated by |", DefaultValueFactory = _ => AffinityKdSeeds.DefaultSelection });
+         new Option<string?>("--seed-rows") { Description = "Cells repeated by --seeds, in the paper's syntax (default: the paper's choice; Affinity-KD: enet = ENet w/o and w/ KD, students, all, or row labels separated by |)" });
 
     private static Command Plan()
     {
-        var profile = ProfileOption();
-        var tables = new Option<string>("--tables") { Description = "Comma-separated tables (table2, table3, table4; sensitivity for the sensitivity study)", DefaultValueFactory = _ => string.Join(",", AffinityKdExperiment.Tables) };
+        var (paper, profile) = (PaperOption(), ProfileOption());
+        var tables = new Option<string?>("--tables") { Description = "Comma-separated run tables or studies of the paper (default: its run tables)" };
         var full = new Option<bool>("--full") { Description = "With sensitivity: every variant of the study, not only the default ones" };
         var output = new Option<string?>("--out") { Description = "Folder for the spec files and run projects (default build/obj/<profile>)" };
         var dryRun = new Option<bool>("--dry-run") { Description = "List every run with what would happen to it and why; write nothing" };
@@ -73,38 +98,39 @@ public static class PipelineCommand
         var (seeds, seedRows) = SeedOptions();
         var command = new Command("plan", "Map every table cell to a run; write the runs' specs and MSBuild projects, or list them (--dry-run)")
         {
-            profile, tables, output, dryRun, runsDir, dataDir, device, gpus, jobs, full, seeds, seedRows,
+            paper, profile, tables, output, dryRun, runsDir, dataDir, device, gpus, jobs, full, seeds, seedRows,
         };
         command.SetAction(parse => CliHost.Guard(() =>
         {
-            var p = AffinityKdExperiment.Profile(parse.GetValue(profile)!);
-            var wanted = parse.GetValue(tables)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var (pp, p) = Resolve(parse, paper, profile);
+            var wanted = parse.GetValue(tables)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [.. pp.RunTables];
             var repo = RunCommands.RepositoryRoot();
             var store = new RunStore(RunStore.Resolve(parse.GetValue(runsDir), repo));
             var data = DataCommand.ResolveDataDir(parse.GetValue(dataDir));
-            var plan = AffinityKdSensitivity.PlanTables(p, RecipeOf(p).Hash(), ModelRegistry.Names, wanted, parse.GetValue(full));
-            // Extra seeds are extra runs after the tables' own (they fill no cell; the tables command finds them by the same options).
-            plan = [.. plan, .. AffinityKdSeeds.Plan(plan, parse.GetValue(seeds), parse.GetValue(seedRows)!).Extra];
+            var plan = pp.Plan(new PlanRequest(p, ModelRegistry.Names)
+            {
+                Tables = wanted, Full = parse.GetValue(full), Seeds = parse.GetValue(seeds), SeedRows = parse.GetValue(seedRows),
+            });
             if (parse.GetValue(dryRun))
             {
-                DryRun(p, plan, store, data);
+                DryRun(pp, p, plan, store, data);
                 return CliHost.ExitOk;
             }
-            var folder = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(repo, "build", "obj", p.Name));
+            var folder = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(repo, "build", "obj", pp.Id, p.Name));
             Write(plan, p, folder, store.Root, data, parse.GetValue(device), parse.GetValue(gpus), Math.Max(1, parse.GetValue(jobs)));
             int teachers = plan.Count(r => r.TeacherKey is null && r.Key.StartsWith("teacher/", StringComparison.Ordinal));
             int finished = plan.Count(r => store.Folder(r.Id).IsFinished);
-            Console.WriteLine($"plan {p.Name} ({string.Join(",", wanted)}): {plan.Count} runs ({teachers} teachers), {finished} finished; projects in {folder}");
+            Console.WriteLine($"plan {pp.Id} {p.Name} ({string.Join(",", wanted)}): {plan.Count} runs ({teachers} teachers), {finished} finished; projects in {folder}");
             return CliHost.ExitOk;
         }));
         return command;
     }
 
-    private static void DryRun(ExperimentProfile p, IReadOnlyList<PlannedRun> plan, RunStore store, string data)
+    private static void DryRun(IPaper paper, ExperimentProfile p, IReadOnlyList<PlannedRun> plan, RunStore store, string data)
     {
         var cache = Path.Combine(data, "cache", p.Cache);
         var index = CacheIndex.TryRead(cache);
-        var recipeHash = RecipeOf(p).Hash();
+        var recipeHash = paper.RecipeHash(p);
         Console.WriteLine(index is null ? $"prepare: would build the cache {cache} ({p.CacheSize}×{p.CacheSize}): it does not exist"
             : index.RecipeHash != recipeHash ? $"prepare: would rebuild the cache {cache}: it was made with another recipe"
             : $"prepare: cache {cache} exists ({index.Cases.Count} cases); kept unless its sources changed");
@@ -125,7 +151,7 @@ public static class PipelineCommand
             var needs = r.TeacherKey is null ? "" : $" (after teacher {plan.First(t => t.Key == r.TeacherKey).Id})";
             Console.WriteLine($"{what,-44} {r.Id}  {r.Key}{needs}");
         }
-        Console.WriteLine($"dry run: {plan.Count} runs: {run} to run, {resume} to resume, {skip} finished; then the tables of profile {p.Name}");
+        Console.WriteLine($"dry run: {plan.Count} runs: {run} to run, {resume} to resume, {skip} finished; then the tables of {paper.Id}, profile {p.Name}");
     }
 
     private static void Write(IReadOnlyList<PlannedRun> plan, ExperimentProfile p, string folder, string runs, string data, string? device, int gpus, int jobs)

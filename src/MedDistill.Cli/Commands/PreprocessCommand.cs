@@ -43,7 +43,7 @@ public static class PreprocessCommand
             var root = DataCommand.ResolveDataDir(parse.GetValue(dataDir));
             return CliHost.Guard(() =>
             {
-                var sourceDir = parse.GetValue(source) ?? FindLayoutRoot(Path.Combine(root, name), name);
+                var sourceDir = parse.GetValue(source) ?? ProstateLayout.FindRoot(Path.Combine(root, name), name);
                 var cacheDir = parse.GetValue(cache) ?? Path.Combine(root, "cache", name);
                 var discovered = ProstateLayout.Discover(sourceDir, name);
                 bool asJson = parse.GetValue(json);
@@ -66,30 +66,6 @@ public static class PreprocessCommand
         return command;
     }
 
-    /// <summary>
-    /// The folder whose subfolders are the sites: the dataset folder itself (the phantom) or the first folder below it, at
-    /// most three levels down, that holds case images (the real archive extracts to Processed_data_nii/...).
-    /// </summary>
-    internal static string FindLayoutRoot(string datasetDir, string name)
-    {
-        if (!Directory.Exists(datasetDir))
-            throw new DirectoryNotFoundException(name == BuiltinName
-                ? $"{datasetDir} does not exist: create it with 'meddistill data phantom'"
-                : $"{datasetDir} does not exist: fetch and extract it first ('meddistill data fetch {name}', then 'meddistill data extract {name}')");
-        var queue = new Queue<(string dir, int depth)>([(datasetDir, 0)]);
-        while (queue.Count > 0)
-        {
-            var (dir, depth) = queue.Dequeue();
-            if (Directory.GetDirectories(dir).Any(site => Directory.EnumerateFiles(site)
-                    .Any(f => Path.GetFileName(f).StartsWith("case", StringComparison.OrdinalIgnoreCase) && f.Contains(".nii", StringComparison.OrdinalIgnoreCase))))
-                return dir;
-            if (depth < 3)
-                foreach (var sub in Directory.GetDirectories(dir).Order(StringComparer.Ordinal)) queue.Enqueue((sub, depth + 1));
-        }
-        throw new DirectoryNotFoundException($"{datasetDir}: no <SITE>/CaseNN.nii(.gz) folders found (extracted yet? or pass --source)");
-    }
-
-    private const string BuiltinName = "phantom-prostate";
 
     /// <summary>One line per rebuilt case on stderr (seconds per case on real data, so lines read fine in logs too); reused cases stay quiet.</summary>
     internal sealed class LineProgress : IProgress<PreprocessProgress>

@@ -23,6 +23,33 @@ public static partial class ProstateLayout
     private static partial Regex LabelName();
 
     /// <summary>
+    /// The folder whose subfolders are the sites: the dataset folder itself (the phantom) or the first folder below it, at
+    /// most three levels down, that holds case images (the real archive extracts to Processed_data_nii/...).
+    /// </summary>
+    public static string FindRoot(string datasetDir, string name)
+    {
+        if (!Directory.Exists(datasetDir))
+            throw new DirectoryNotFoundException(name == PhantomName
+                ? $"{datasetDir} does not exist: create it with 'meddistill data phantom'"
+                : $"{datasetDir} does not exist: fetch and extract it first ('meddistill data fetch {name}', then 'meddistill data extract {name}')");
+        var queue = new Queue<(string dir, int depth)>([(datasetDir, 0)]);
+        while (queue.Count > 0)
+        {
+            var (dir, depth) = queue.Dequeue();
+            if (Directory.GetDirectories(dir).Any(site => Directory.EnumerateFiles(site)
+                    .Any(f => Path.GetFileName(f).StartsWith("case", StringComparison.OrdinalIgnoreCase) && f.Contains(".nii", StringComparison.OrdinalIgnoreCase))))
+                return dir;
+            if (depth < 3)
+                foreach (var sub in Directory.GetDirectories(dir).Order(StringComparer.Ordinal)) queue.Enqueue((sub, depth + 1));
+        }
+        throw new DirectoryNotFoundException($"{datasetDir}: no <SITE>/CaseNN.nii(.gz) folders found (extracted yet? or pass --source)");
+    }
+
+
+    /// <summary>The built-in phantom's data set name (made by <c>meddistill data phantom</c>, not downloaded).</summary>
+    public const string PhantomName = "phantom-prostate";
+
+    /// <summary>
     /// Every site folder under <paramref name="root"/> that holds case images. Fails, naming the file, when an image has no
     /// label, a label has no image, or a case has two images (e.g. both .nii and .nii.gz).
     /// </summary>

@@ -21,6 +21,9 @@ public sealed record RunEnvironment
     public required string Device { get; init; }
     public required int Threads { get; init; }
     public string? Blas { get; init; }
+
+    /// <summary>OpenBLAS's own thread count (null when libtorch does not use OpenBLAS); set_num_threads sets it too.</summary>
+    public int? BlasThreads { get; init; }
     public required string Dotnet { get; init; }
     public required string Os { get; init; }
     public string? Cpu { get; init; }
@@ -36,6 +39,7 @@ public sealed record RunEnvironment
         Device = device.ToString(),
         Threads = torch.get_num_threads(),
         Blas = MappedBlas(),
+        BlasThreads = torch.get_blas_num_threads(),
         Dotnet = RuntimeInformation.FrameworkDescription,
         Os = RuntimeInformation.OSDescription,
         Cpu = CpuModel(),

@@ -16,9 +16,6 @@ public static class TableSources
     /// <summary>The argument that means "the table folder of the working copy" (<c>--path</c> under the repository root).</summary>
     public const string WorkTree = "WORKTREE";
 
-    /// <summary>The folder inside the repository that revisions are read from unless the argument says <c>REV:path</c>.</summary>
-    public const string DefaultPath = "paper-tables/affinity-kd/phantom";
-
     /// <summary>
     /// A result table's file: <c>*.csv</c> but not the long-format <c>*.compare.csv</c> and <c>*.seeds.csv</c> beside it,
     /// nor <c>claims.csv</c> (text, not numbers), nor the run and study listings (runs, domain-shift, sensitivity).

@@ -7,8 +7,25 @@
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <cstring>
+#include <dlfcn.h>
 
 namespace {
+// Debian's libtorch calls OpenBLAS, whose own thread pool ignores at::set_num_threads: with one libtorch thread per
+// parallel run its idle workers spin on every core (a 30 s distillation run spent 23 s in the kernel). The library is
+// already loaded by libtorch; RTLD_NOLOAD only finds it, and a libtorch without OpenBLAS (MKL, CUDA builds) is unaffected.
+void* openblas_symbol(const char* symbol) {
+  for (const char* name : {"libopenblas.so.0", "libblas.so.3"}) {
+    void* handle = dlopen(name, RTLD_LAZY | RTLD_NOLOAD);
+    if (handle == nullptr) continue;
+    void* found = dlsym(handle, symbol);
+    dlclose(handle);  // only drops the reference RTLD_NOLOAD took; libtorch keeps the library loaded
+    if (found != nullptr) return found;
+  }
+  return nullptr;
+}
+void set_blas_threads(int32_t n) {
+  if (auto set = reinterpret_cast<void (*)(int)>(openblas_symbol("openblas_set_num_threads"))) set(n);
+}
 thread_local int32_t g_error_kind = MDT_OK;
 thread_local std::string g_error_message;
 }  // namespace
@@ -26,7 +43,12 @@ MDT_API void mdt_clear_error() { g_error_kind = MDT_OK; g_error_message.clear();
 // ---- versions and global settings ---------------------------------------------------------------
 MDT_API const char* mdt_torch_version() { return TORCH_VERSION; }
 MDT_API int32_t mdt_get_num_threads() { return at::get_num_threads(); }
-MDT_API int32_t mdt_set_num_threads(int32_t n) { MDT_STATUS(at::set_num_threads(n)) }
+MDT_API int32_t mdt_set_num_threads(int32_t n) { MDT_STATUS(at::set_num_threads(n); set_blas_threads(n)) }
+// OpenBLAS's thread count, or -1 when libtorch does not use OpenBLAS.
+MDT_API int32_t mdt_blas_num_threads() {
+  auto get = reinterpret_cast<int (*)()>(openblas_symbol("openblas_get_num_threads"));
+  return get != nullptr ? get() : -1;
+}
 MDT_API int32_t mdt_get_num_interop_threads() { return at::get_num_interop_threads(); }
 MDT_API int32_t mdt_set_num_interop_threads(int32_t n) { MDT_STATUS(at::set_num_interop_threads(n)) }
 MDT_API int32_t mdt_manual_seed(uint64_t seed) { MDT_STATUS(at::manual_seed(seed)) }

@@ -6,47 +6,6 @@ using MedDistill.Experiments.Runs;
 namespace MedDistill.Experiments.Papers;
 
 /// <summary>
-/// Everything a pipeline profile decides: which data and cache, how wide the networks are, how long they train, how
-/// the pipeline's workers use the machine. The paper's own settings are the <c>paper</c> profile; the others shrink the
-/// work and say so in every table's notes.
-/// </summary>
-public sealed record ExperimentProfile
-{
-    public required string Name { get; init; }
-    public required string Description { get; init; }
-    public required string Dataset { get; init; }
-
-    /// <summary>Cache folder under &lt;data-dir&gt;/cache and its in-plane size (the pipeline's prepare step makes it).</summary>
-    public required string Cache { get; init; }
-    public required int CacheSize { get; init; }
-
-    public double TeacherWidth { get; init; } = 1.0;
-    public double StudentWidth { get; init; } = 1.0;
-    public required ScheduleSpec Schedule { get; init; }
-
-    /// <summary>The teachers' schedule when it differs from the students' (null: the same); the paper uses one for both.</summary>
-    public ScheduleSpec? TeacherSchedule { get; init; }
-    public double EmptySliceFraction { get; init; } = 1.0;
-    public double ValidationFraction { get; init; } = 0.2;
-    public long Seed { get; init; }
-
-    /// <summary>Target sites planned (all six by default; tests plan fewer).</summary>
-    public IReadOnlyList<string> Targets { get; init; } = AffinityKdExperiment.Targets;
-
-    /// <summary>libtorch threads per run; 0 = libtorch's default. Parallel pipeline workers each get this many.</summary>
-    public int ThreadsPerRun { get; init; }
-}
-
-/// <summary>A cell of a paper table: which table, row label and column.</summary>
-public sealed record TableCell(string Table, string Row, string Column);
-
-/// <summary>One run the experiment needs, the cells it fills, and (for students) the run it learns from.</summary>
-public sealed record PlannedRun(string Key, RunSpec Spec, string Id, string? TeacherKey, IReadOnlyList<TableCell> Cells)
-{
-    public bool IsTeacher => Spec.Kind == RunSpec.TrainKind && TeacherKey is null && Key.StartsWith("teacher/", StringComparison.Ordinal);
-}
-
-/// <summary>
 /// The Affinity-KD paper as runs: every reproducible cell of Tables 2–4 maps to one run spec of a profile.
 /// <list type="bullet">
 /// <item>Table 2: T1 DeepLabV3+ and T2 UNet++; ENet, ESPNet, ERFNet without KD and with Affinity-KD (LM+KMM+AAM) from
@@ -86,7 +45,7 @@ public static class AffinityKdExperiment
 
     public static readonly ExperimentProfile PaperProfile = new()
     {
-        Name = "paper",
+        Name = "paper", Targets = Targets,
         Description = "the paper's setting: real multi-site prostate MRI at 384×384, full-width networks, Adam 0.01 with CyclicLR (2000, 1e-6), 100 epochs, batch 16; meant for a GPU",
         Dataset = "multisite-prostate", Cache = "multisite-prostate", CacheSize = 384,
         Schedule = new ScheduleSpec(),
@@ -94,7 +53,7 @@ public static class AffinityKdExperiment
 
     public static readonly ExperimentProfile NightlyProfile = new()
     {
-        Name = "nightly",
+        Name = "nightly", Targets = Targets,
         Description = "real data and full-width networks with a shortened schedule (10 epochs, CyclicLR half-cycle 500), for nightly regression on a GPU runner",
         Dataset = "multisite-prostate", Cache = "multisite-prostate", CacheSize = 384,
         Schedule = new ScheduleSpec { Epochs = 10, CyclicStepSize = 500 },
@@ -102,7 +61,7 @@ public static class AffinityKdExperiment
 
     public static readonly ExperimentProfile PhantomProfile = new()
     {
-        Name = "phantom",
+        Name = "phantom", Targets = Targets,
         Description = "the built-in six-site phantom (the real data set's case counts) at 48×48, teachers at width 0.125 and students at 0.25, batch 8, Adam 0.01 with two CyclicLR cycles (teachers 480 steps, students 640), validation every 40 steps; trained to a plateau on 2 CPU cores",
         Dataset = "phantom-prostate", Cache = "phantom-prostate-48", CacheSize = 48,
         TeacherWidth = 0.125, StudentWidth = 0.25,
@@ -117,7 +76,7 @@ public static class AffinityKdExperiment
     /// </summary>
     public static readonly ExperimentProfile SmokeProfile = new()
     {
-        Name = "smoke",
+        Name = "smoke", Targets = Targets,
         Description = "a smoke test of the graph, not a reproduction: the built-in phantom at 32×32, teachers at width 0.125 and students at 0.25, 3 steps of batch 16 per run; its numbers mean nothing",
         Dataset = "phantom-prostate", Cache = "phantom-prostate-32", CacheSize = 32,
         TeacherWidth = 0.125, StudentWidth = 0.25,

@@ -1,0 +1,99 @@
+namespace MedDistill.Cli.Tests;
+
+/// <summary>
+/// The paper interface as the graph and build.sh use it: <c>papers</c> lists what the main job loops over, and the
+/// pipeline steps and table commands take <c>--paper</c>, failing with the known papers and profiles for a wrong name.
+/// </summary>
+public class PaperCommandsTests
+{
+    private string dataDir = "";
+    private string runsDir = "";
+
+    [OneTimeSetUp]
+    public void SmallPhantom()
+    {
+        dataDir = Directory.CreateTempSubdirectory("md-paper-data-").FullName;
+        runsDir = Directory.CreateTempSubdirectory("md-paper-runs-").FullName;
+        var (code, _, stderr) = CliRunner.Run("data", "phantom", "--data-dir", dataDir, "--cases-per-site", "1",
+            "--min-slices", "4", "--max-slices", "5", "--matrix-scale", "0.5");
+        Assert.That(code, Is.EqualTo(0), stderr);
+    }
+
+    [OneTimeTearDown]
+    public void Clean()
+    {
+        Directory.Delete(dataDir, recursive: true);
+        Directory.Delete(runsDir, recursive: true);
+    }
+
+    [Test]
+    public void Papers_ListsIdsAndStaticTables_TheWayBuildShReadsThem()
+    {
+        var (code, stdout, _) = CliRunner.Run("papers", "--ids");
+        Assert.That(code, Is.EqualTo(0));
+        Assert.That(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries), Does.Contain("affinity-kd"));
+
+        (code, stdout, _) = CliRunner.Run("papers", "--static", "affinity-kd");
+        Assert.That(code, Is.EqualTo(0));
+        Assert.That(stdout.Trim(), Is.EqualTo("table1"));
+
+        (code, stdout, _) = CliRunner.Run("papers");
+        Assert.That(stdout, Does.Contain("profiles: phantom, smoke, paper, nightly (default phantom)"));
+        Assert.That(stdout, Does.Contain("table1, table2, table3, table4; studies: sensitivity"));
+    }
+
+    [Test]
+    public void AnUnknownPaperOrProfile_IsASetupError_NamingWhatIsKnown()
+    {
+        var (code, _, stderr) = CliRunner.Run("papers", "--static", "no-such-paper");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(stderr, Does.Contain("'no-such-paper' is not known; known: affinity-kd"));
+
+        (code, _, stderr) = CliRunner.Run("pipeline", "plan", "--paper", "no-such-paper", "--dry-run", "--runs-dir", runsDir, "--data-dir", dataDir);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(stderr, Does.Contain("known: affinity-kd"));
+
+        (code, _, stderr) = CliRunner.Run("pipeline", "plan", "--paper", "affinity-kd", "--profile", "huge", "--dry-run", "--runs-dir", runsDir, "--data-dir", dataDir);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(stderr, Does.Contain("'huge' is not a profile of affinity-kd; known: phantom, smoke, paper, nightly"));
+    }
+
+    [Test]
+    public void PrepareThenDryRun_GoThroughThePaper_AndCountItsRuns()
+    {
+        var (code, stdout, stderr) = CliRunner.Run("pipeline", "prepare", "--paper", "affinity-kd", "--profile", "smoke", "--data-dir", dataDir);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        Assert.That(stdout, Does.Contain("phantom-prostate-32: built 6, reused 0"));
+
+        (code, stdout, stderr) = CliRunner.Run("pipeline", "plan", "--paper", "affinity-kd", "--profile", "smoke", "--dry-run",
+            "--runs-dir", runsDir, "--data-dir", dataDir);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        // Six targets: 2 teachers + 3 students w/o + 6 students w/ Affinity-KD (Table 2), EMKD and MSKD (Table 3) and
+        // six more ablation rows (Table 4) per target: 19 runs each.
+        Assert.That(stdout, Does.Contain("dry run: 114 runs: 114 to run, 0 to resume, 0 finished; then the tables of affinity-kd, profile smoke"));
+        Assert.That(stdout, Does.Contain("cache").And.Contain("exists (6 cases)"));
+
+        (code, stdout, stderr) = CliRunner.Run("pipeline", "plan", "--paper", "affinity-kd", "--profile", "smoke", "--tables", "table2", "--dry-run",
+            "--runs-dir", runsDir, "--data-dir", dataDir);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        Assert.That(stdout, Does.Contain("dry run: 66 runs"));
+    }
+
+    [Test]
+    public void ATableWithoutFinishedRuns_SaysWhichCellsAreMissing_AndExitsOne()
+    {
+        var output = Directory.CreateTempSubdirectory("md-paper-tables-").FullName;
+        try
+        {
+            var (code, stdout, stderr) = CliRunner.Run("tables", "affinity-kd", "table4", "--profile", "smoke", "--runs-dir", runsDir,
+                "--data-dir", dataDir, "--out", output);
+            Assert.That(code, Is.EqualTo(1), stderr);
+            Assert.That(stderr, Does.Contain("table4:").And.Contain("cells have no finished run").And.Contain("--paper affinity-kd --profile smoke"));
+            Assert.That(stdout, Does.Contain("wrote ").And.Contain("table4.csv"));
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+}
