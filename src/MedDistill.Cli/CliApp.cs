@@ -22,6 +22,7 @@ public static class CliApp
         root.Subcommands.Add(RunCommands.Runs());
         root.Subcommands.Add(PipelineCommand.Create());
         root.Subcommands.Add(DiffCommand.Create());
+        root.Subcommands.Add(MetricsCommand.Create());
         return root;
     }
 }

@@ -75,6 +75,18 @@ public static partial class Npy
     /// <param name="length">Bytes in the stream (file or zip member), checked against the header before allocating.</param>
     private static Volume ReadArray(Stream input, string path, long length, ReadLimits limits)
     {
+        var h = ReadHeader(input, path, length, limits);
+        var data = new float[h.Count];
+        VoxelDecoding.ReadInto(input, data, h.Format, path, h.DataOffset);
+        if (h.Fortran && h.Shape.Length > 1) data = FortranToC(data, h.Shape);
+        return new Volume(data, h.Shape, null, h.IsBool ? VoxelType.UInt8 : h.Format.Type);
+    }
+
+    private readonly record struct ArrayHeader(ElementFormat Format, bool IsBool, bool Fortran, int[] Shape, long Count, long DataOffset);
+
+    /// <summary>Reads the preamble and header, leaving <paramref name="input"/> at the first data byte, whose presence is checked.</summary>
+    private static ArrayHeader ReadHeader(Stream input, string path, long length, ReadLimits limits)
+    {
         Span<byte> prefix = stackalloc byte[12];
         int got = input.ReadAtLeast(prefix[..10], 10, throwOnEndOfStream: false);
         if (got < 10 || !prefix[..6].SequenceEqual(Magic))
@@ -100,11 +112,7 @@ public static partial class Npy
         long needed = count * format.Size, available = length - prefixLength - headerLength;
         if (available < needed)
             throw new DataFormatException(path, $"shape ({string.Join(", ", shape)}) of {format} needs {needed} data bytes, the file has {available}");
-        var data = new float[count];
-        VoxelDecoding.ReadInto(input, data, format, path, prefixLength + headerLength);
-        var intShape = shape.Select(n => (int)n).ToArray();
-        if (fortran && intShape.Length > 1) data = FortranToC(data, intShape);
-        return new Volume(data, intShape, null, isBool ? VoxelType.UInt8 : format.Type);
+        return new ArrayHeader(format, isBool, fortran, shape.Select(n => (int)n).ToArray(), count, prefixLength + headerLength);
     }
 
     internal static (ElementFormat Format, bool IsBool, bool Fortran, long[] Shape) ParseHeader(string path, string header)
@@ -151,9 +159,9 @@ public static partial class Npy
     private static bool HeaderHasListDescr(string header) => Regex.IsMatch(header, @"['""]descr['""]\s*:\s*\[");
 
     /// <summary>Fortran order has the first axis fastest; rewrite so the last is.</summary>
-    private static float[] FortranToC(float[] f, int[] shape)
+    private static T[] FortranToC<T>(T[] f, int[] shape)
     {
-        var c = new float[f.Length];
+        var c = new T[f.Length];
         int rank = shape.Length;
         var cStride = new long[rank];
         cStride[rank - 1] = 1;
