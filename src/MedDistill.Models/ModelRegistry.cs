@@ -16,6 +16,8 @@ public static class ModelRegistry
         ["unetpp"] = options => new NestedUNet(options),
         ["deeplabv3plus"] = options => new DeepLabV3Plus(options),
         ["unet"] = options => new UNet(options),
+        // Not in Table 1: ACW-SKD's self-distilled student, aux head on the 1/4 decoder stage (docs/models.md).
+        [ResNet18UNet.RegistryName] = options => new ResNet18UNet(options),
     };
 
     /// <summary>Registered names, in the order of the Affinity-KD paper's Table 1 where they appear there.</summary>

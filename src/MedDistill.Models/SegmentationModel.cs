@@ -103,6 +103,12 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
         finally { capturing = null; }
     }
 
+    /// <summary>
+    /// Whether the running <see cref="forward_features"/> call asked for tap <paramref name="name"/>: lets a network skip a
+    /// branch that only feeds a tap (an auxiliary head used by a training loss), so a plain forward never pays for it.
+    /// </summary>
+    protected bool IsTapRequested(string name) => capturing is not null && capturing.ContainsKey(name);
+
     /// <summary>Called by subclasses in forward at each tap point; records <paramref name="x"/> when it is requested.</summary>
     protected Tensor Tap(string name, Tensor x)
     {
