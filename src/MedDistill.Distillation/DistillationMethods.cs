@@ -1,3 +1,4 @@
+using MedDistill.Distillation.AcwSkd;
 using MedDistill.Distillation.AffinityKd;
 using MedDistill.Distillation.Emkd;
 using MedDistill.Distillation.Mskd;
@@ -11,32 +12,36 @@ public sealed record DistillationOptions
     public AffinityKdOptions AffinityKd { get; init; } = new();
     public EmkdOptions Emkd { get; init; } = new();
     public MskdOptions Mskd { get; init; } = new();
+    public AcwSkdOptions AcwSkd { get; init; } = new();
 }
 
 /// <summary>Resolves distillation methods by name, as configurations and the CLI spell them.</summary>
 public static class DistillationMethods
 {
-    /// <summary>Registered names: <c>none</c>, <c>affinity-kd</c>, <c>emkd</c>, <c>mskd</c>.</summary>
-    public static IReadOnlyList<string> Names { get; } = [NoDistillation.MethodName, AffinityKdMethod.MethodName, EmkdMethod.MethodName, MskdMethod.MethodName];
+    /// <summary>Registered names: <c>none</c>, <c>affinity-kd</c>, <c>emkd</c>, <c>mskd</c>, <c>acw-skd</c>.</summary>
+    public static IReadOnlyList<string> Names { get; } =
+        [NoDistillation.MethodName, AffinityKdMethod.MethodName, EmkdMethod.MethodName, MskdMethod.MethodName, AcwSkdMethod.MethodName];
 
     /// <summary>
     /// Builds the method <paramref name="name"/> (case-insensitive) for this student and teacher. Affinity-KD with KMM
     /// probes both networks once (no_grad, eval mode, modes restored) to size its adapter, which it puts on the student's
     /// device and dtype; so does MSKD for each FFD tap pair whose channel counts differ. The caller disposes the method
-    /// (which disposes the adapters).
+    /// (which disposes the adapters). ACW-SKD is self-distillation: it probes only the student and accepts a null teacher.
     /// </summary>
-    public static IDistillationMethod Create(string name, DistillationOptions? options, SegmentationModel student, SegmentationModel teacher)
+    public static IDistillationMethod Create(string name, DistillationOptions? options, SegmentationModel student, SegmentationModel? teacher)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(student);
-        ArgumentNullException.ThrowIfNull(teacher);
         options ??= new DistillationOptions();
-        return name.Trim().ToLowerInvariant() switch
+        var key = name.Trim().ToLowerInvariant();
+        if (key != AcwSkdMethod.MethodName) ArgumentNullException.ThrowIfNull(teacher);
+        return key switch
         {
             NoDistillation.MethodName => new NoDistillation(),
-            AffinityKdMethod.MethodName => new AffinityKdMethod(options.AffinityKd, student, teacher),
-            EmkdMethod.MethodName => new EmkdMethod(options.Emkd, student, teacher),
-            MskdMethod.MethodName => new MskdMethod(options.Mskd, student, teacher),
+            AffinityKdMethod.MethodName => new AffinityKdMethod(options.AffinityKd, student, teacher!),
+            EmkdMethod.MethodName => new EmkdMethod(options.Emkd, student, teacher!),
+            MskdMethod.MethodName => new MskdMethod(options.Mskd, student, teacher!),
+            AcwSkdMethod.MethodName => new AcwSkdMethod(options.AcwSkd, student),
             _ => throw new ArgumentException($"unknown distillation method '{name}'; known methods: {string.Join(", ", Names)}", nameof(name)),
         };
     }

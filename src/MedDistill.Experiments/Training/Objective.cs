@@ -57,6 +57,7 @@ public sealed class Objective : IDisposable
                 Distillation.Emkd.EmkdMethod.MethodName =>
                     [Distillation.Emkd.EmkdMethod.PixelTerm, Distillation.Emkd.EmkdMethod.ImportanceMapTerm, Distillation.Emkd.EmkdMethod.RegionAffinityTerm],
                 Distillation.Mskd.MskdMethod.MethodName => [Distillation.Mskd.MskdMethod.FilteringTerm, Distillation.Mskd.MskdMethod.GraphTerm],
+                Distillation.AcwSkd.AcwSkdMethod.MethodName => Distillation.AcwSkd.AcwSkdTermNames.Format(options.AcwSkd.Terms).Split('+'),
                 _ => [],
             });
         }
@@ -105,6 +106,11 @@ public sealed class Objective : IDisposable
                 mskd.Validate();
                 options = options with { Mskd = mskd };
                 break;
+            case Distillation.AcwSkd.AcwSkdMethod.MethodName:
+                var acw = Bind<Distillation.AcwSkd.AcwSkdOptions>(method.Options, "method.options") ?? new Distillation.AcwSkd.AcwSkdOptions();
+                acw.Validate();
+                options = options with { AcwSkd = acw };
+                break;
             default:
                 if (method.Options is { Count: > 0 }) throw new ArgumentException($"method.options: method {name} has no options");
                 break;
@@ -135,7 +141,7 @@ public sealed class Objective : IDisposable
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         PropertyNameCaseInsensitive = true,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        Converters = { new AffinityTermsConverter(), new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        Converters = { new AffinityTermsConverter(), new AcwSkdTermsConverter(), new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
     /// <summary>Affinity-KD's term set as configurations spell it: "lm+kmm+aam".</summary>
@@ -150,6 +156,20 @@ public sealed class Objective : IDisposable
 
         public override void Write(Utf8JsonWriter writer, AffinityKdTerms value, JsonSerializerOptions options) =>
             writer.WriteStringValue(AffinityKdTermNames.Format(value));
+    }
+
+    /// <summary>ACW-SKD's term set as configurations spell it: "aux+cw+frm+at".</summary>
+    private sealed class AcwSkdTermsConverter : JsonConverter<Distillation.AcwSkd.AcwSkdTerms>
+    {
+        public override Distillation.AcwSkd.AcwSkdTerms Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.String) throw new JsonException("terms must be a string such as \"aux+cw+frm+at\"");
+            try { return Distillation.AcwSkd.AcwSkdTermNames.Parse(reader.GetString()!); }
+            catch (FormatException e) { throw new JsonException(e.Message); }
+        }
+
+        public override void Write(Utf8JsonWriter writer, Distillation.AcwSkd.AcwSkdTerms value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(Distillation.AcwSkd.AcwSkdTermNames.Format(value));
     }
 
     public void Dispose() => method.Dispose();
