@@ -5,8 +5,10 @@ using MedDistill.Data.Phantom;
 namespace MedDistill.Cli.Commands;
 
 /// <summary>
-/// <c>meddistill data phantom</c>: writes the built-in multi-site prostate phantom (<c>&lt;data-dir&gt;/phantom-prostate</c>),
-/// the data set used when no real data is present. Idempotent: the same options find the existing files and write nothing.
+/// <c>meddistill data phantom [prostate|abdomen|flare|laparoscopy]</c>: writes a built-in phantom into the data directory —
+/// the multi-site prostate MRI (<c>phantom-prostate</c>, the default, used when no real data is present) or ACW-SKD's three
+/// sets (<c>phantom-abdomen</c>, <c>phantom-flare</c>, <c>phantom-laparoscopy</c>). Idempotent: the same options find the
+/// existing files and write nothing.
 /// A subcommand of <c>data</c>; this file only builds the command.
 /// </summary>
 public static class PhantomCommand
@@ -16,46 +18,106 @@ public static class PhantomCommand
         var defaults = new PhantomOptions();
         // The same data-directory rules as every other data subcommand (--data-dir, $MEDDISTILL_DATA, data/ at the root).
         var dataDir = DataCommand.DataDirOption();
-        var seed = new Option<ulong>("--seed") { Description = "Seed of the anatomy, bias fields and noise", DefaultValueFactory = _ => defaults.Seed };
-        var cases = new Option<int?>("--cases-per-site") { Description = "Cases of every site (Case00, Case01, ...); default: the real data set's counts (RUNMC 30, BMC 30, I2CVB 19, UCL 13, BIDMC 12, HK 12)" };
-        var minSlices = new Option<int>("--min-slices") { Description = "Fewest slices of a case", DefaultValueFactory = _ => defaults.MinSlices };
-        var maxSlices = new Option<int>("--max-slices") { Description = "Most slices of a case", DefaultValueFactory = _ => defaults.MaxSlices };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of everything random (default per phantom)", DefaultValueFactory = _ => defaults.Seed };
+        var cases = new Option<int?>("--cases-per-site") { Description = "prostate: cases of every site (Case00, Case01, ...); default: the real data set's counts (RUNMC 30, BMC 30, I2CVB 19, UCL 13, BIDMC 12, HK 12)" };
+        var minSlices = new Option<int>("--min-slices") { Description = "prostate: fewest slices of a case", DefaultValueFactory = _ => defaults.MinSlices };
+        var maxSlices = new Option<int>("--max-slices") { Description = "prostate: most slices of a case", DefaultValueFactory = _ => defaults.MaxSlices };
         var scale = new Option<double>("--matrix-scale")
         {
-            Description = "Scales every site's in-plane matrix, keeping its field of view (0.5 = half the pixels per side)",
+            Description = "prostate: scales every site's in-plane matrix, keeping its field of view (0.5 = half the pixels per side)",
             DefaultValueFactory = _ => defaults.MatrixScale,
         };
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON object" };
-        var command = new Command("phantom", "Write the built-in six-site prostate MRI phantom (NIfTI, the real data set's layout)")
+        var dataset = new Argument<string>("DATASET")
         {
-            dataDir, seed, cases, minSlices, maxSlices, scale, json,
+            Description = "prostate (six-site MRI, NIfTI), abdomen (Synapse as TransUNet ships it: npz slices + .npy.h5 volumes), flare (FLARE22 NIfTI), laparoscopy (M2caiSeg JPEG + colour PNG)",
+            Arity = ArgumentArity.ZeroOrOne,
+            DefaultValueFactory = _ => "prostate",
+        };
+        var size = new Option<int?>("--size") { Description = "abdomen/flare: in-plane matrix (default 64); laparoscopy: frame width (default 192, height 9/16 of it)" };
+        var slices = new Option<int?>("--slices") { Description = "abdomen/flare: slices per volume (default 24)" };
+        var flareCases = new Option<int?>("--cases") { Description = "flare: cases (default 50; the first 80 % are the training split)" };
+        var frames = new Option<int?>("--frames") { Description = "laparoscopy: training frames (default 24); test gets a third as many, trainval a sixth" };
+        var command = new Command("phantom", "Write a built-in phantom data set in the real data set's layout: prostate (default), abdomen, flare, laparoscopy")
+        {
+            dataset, dataDir, seed, cases, minSlices, maxSlices, scale, size, slices, flareCases, frames, json,
         };
         command.SetAction(parse =>
         {
-            var options = new PhantomOptions
-            {
-                Seed = parse.GetValue(seed), CasesPerSite = parse.GetValue(cases), MinSlices = parse.GetValue(minSlices),
-                MaxSlices = parse.GetValue(maxSlices), MatrixScale = parse.GetValue(scale),
-            };
             bool asJson = parse.GetValue(json);
             return CliHost.Guard(() =>
             {
-                var result = PhantomGenerator.Generate(DataCommand.ResolveDataDir(parse.GetValue(dataDir)), options, asJson ? null : new ConsoleProgress());
-                if (!asJson && result.Generated && !Console.IsErrorRedirected) Console.Error.WriteLine();
+                var root = DataCommand.ResolveDataDir(parse.GetValue(dataDir));
+                var name = parse.GetValue(dataset)!.ToLowerInvariant();
+                var seedGiven = parse.GetResult(seed) is { Implicit: false };
+                if (name != "prostate" && parse.GetValue(cases) is not null)
+                    throw new ArgumentException("--cases-per-site applies to the prostate phantom only");
+                if (name == "prostate")
+                {
+                    if (parse.GetValue(size) is not null || parse.GetValue(slices) is not null || parse.GetValue(flareCases) is not null || parse.GetValue(frames) is not null)
+                        throw new ArgumentException("--size, --slices, --cases and --frames apply to the abdomen, flare and laparoscopy phantoms");
+                    return Prostate(parse, root, asJson, seed, cases, minSlices, maxSlices, scale);
+                }
+                var abdomen = new AbdomenPhantomOptions
+                {
+                    Seed = seedGiven ? parse.GetValue(seed) : new AbdomenPhantomOptions().Seed,
+                    Size = parse.GetValue(size) ?? 64, Slices = parse.GetValue(slices) ?? 24, Cases = parse.GetValue(flareCases),
+                };
+                BuiltinPhantomResult result;
+                switch (name)
+                {
+                    case "abdomen":
+                        if (abdomen.Cases is not null) throw new ArgumentException("--cases applies to flare; the abdomen phantom has TransUNet's 18 + 12 Synapse cases");
+                        result = AbdomenPhantom.GenerateSynapse(root, abdomen);
+                        break;
+                    case "flare":
+                        result = AbdomenPhantom.GenerateFlare(root, abdomen);
+                        break;
+                    case "laparoscopy":
+                        if (parse.GetValue(slices) is not null || abdomen.Cases is not null) throw new ArgumentException("--slices and --cases do not apply to the laparoscopy phantom");
+                        int width = parse.GetValue(size) ?? 192, train = parse.GetValue(frames) ?? 24;
+                        result = LaparoscopyPhantom.Generate(root, new LaparoscopyPhantomOptions
+                        {
+                            Seed = seedGiven ? parse.GetValue(seed) : new LaparoscopyPhantomOptions().Seed,
+                            Width = width, Height = Math.Max(16, (int)Math.Round(width * 9 / 16.0)),
+                            TrainFrames = train, TestFrames = Math.Max(1, train / 3), TrainValFrames = train / 6,
+                        });
+                        break;
+                    default:
+                        throw new ArgumentException($"unknown phantom \"{name}\"; one of: prostate, abdomen, flare, laparoscopy");
+                }
                 if (asJson)
-                    Console.WriteLine(JsonSerializer.Serialize(new
-                    {
-                        directory = result.Directory, generated = result.Generated, optionsHash = result.OptionsHash,
-                        sites = options.Sites.Select(s => s.Name), cases = result.Cases.Count,
-                    }));
+                    Console.WriteLine(JsonSerializer.Serialize(new { directory = result.Directory, generated = result.Generated, optionsHash = result.OptionsHash, files = result.Files.Count }));
                 else
                     Console.WriteLine(result.Generated
-                        ? $"wrote {result.Cases.Count} cases of {options.Sites.Count} sites to {result.Directory}"
-                        : $"{result.Directory} is up to date ({result.Cases.Count} cases, options {result.OptionsHash[..12]})");
+                        ? $"wrote {result.Files.Count} files to {result.Directory}"
+                        : $"{result.Directory} is up to date ({result.Files.Count} files, options {result.OptionsHash[..12]})");
                 return CliHost.ExitOk;
             });
         });
         return command;
+    }
+
+    private static int Prostate(ParseResult parse, string root, bool asJson, Option<ulong> seed, Option<int?> cases, Option<int> minSlices, Option<int> maxSlices, Option<double> scale)
+    {
+        var options = new PhantomOptions
+        {
+            Seed = parse.GetValue(seed), CasesPerSite = parse.GetValue(cases), MinSlices = parse.GetValue(minSlices),
+            MaxSlices = parse.GetValue(maxSlices), MatrixScale = parse.GetValue(scale),
+        };
+        var result = PhantomGenerator.Generate(root, options, asJson ? null : new ConsoleProgress());
+        if (!asJson && result.Generated && !Console.IsErrorRedirected) Console.Error.WriteLine();
+        if (asJson)
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                directory = result.Directory, generated = result.Generated, optionsHash = result.OptionsHash,
+                sites = options.Sites.Select(s => s.Name), cases = result.Cases.Count,
+            }));
+        else
+            Console.WriteLine(result.Generated
+                ? $"wrote {result.Cases.Count} cases of {options.Sites.Count} sites to {result.Directory}"
+                : $"{result.Directory} is up to date ({result.Cases.Count} cases, options {result.OptionsHash[..12]})");
+        return CliHost.ExitOk;
     }
 
     /// <summary>One status line on stderr, written on the reporting thread (Progress&lt;T&gt; would post to the thread pool and print out of order).</summary>

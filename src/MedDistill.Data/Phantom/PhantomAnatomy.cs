@@ -42,6 +42,7 @@ internal sealed class Blob
 
     public double CentreX => cx;
     public double CentreY => cy;
+    public double CentreZ => cz;
 }
 
 /// <summary>

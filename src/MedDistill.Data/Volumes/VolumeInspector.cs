@@ -24,12 +24,29 @@ public static class VolumeInspector
 
     private static readonly string[] LabelHints = { "seg", "label", "mask" };
 
-    public static JsonObject Inspect(string path, string? key = null, LabelMode labels = LabelMode.Auto, ReadLimits? limits = null)
+    public static JsonObject Inspect(string path, string? key = null, LabelMode labels = LabelMode.Auto, ReadLimits? limits = null, string? palette = null)
     {
         var format = VolumeReader.Detect(path);
+        var colours = palette is null ? null : ColourPalette.ByName(palette) ?? throw new ArgumentException($"unknown colour map \"{palette}\" (known: {ColourPalette.M2caiSeg.Name})");
+        // A PNG under groundtruth/ or named *_gt.png is an M2caiSeg-style colour-coded mask unless a palette is named.
+        if (colours is null && format == VolumeFormat.Png && LooksLikeColourMask(path)) colours = ColourPalette.M2caiSeg;
+        if (colours is not null)
+        {
+            if (format != VolumeFormat.Png) throw new DataFormatException(path, $"a colour map applies to PNG masks, not to a {VolumeReader.Describe(format)} file");
+            var mask = colours.ReadMask(path, limits);
+            var result = Describe(mask, "png", path, key, LabelMode.Yes);
+            result["palette"] = colours.Name;
+            var present = (JsonObject)result["labels"]!;
+            result["classes"] = new JsonArray(present.Select(p => (JsonNode)colours[int.Parse(p.Key, CultureInfo.InvariantCulture)].Name).ToArray());
+            return result;
+        }
         var volume = VolumeReader.Read(path, key, limits);
         return Describe(volume, VolumeReader.Describe(format), path, key, labels);
     }
+
+    private static bool LooksLikeColourMask(string path) =>
+        Path.GetFileNameWithoutExtension(path).EndsWith("_gt", StringComparison.OrdinalIgnoreCase)
+        || string.Equals(Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(path))), "groundtruth", StringComparison.OrdinalIgnoreCase);
 
     public static JsonObject Describe(Volume volume, string format, string path, string? key, LabelMode labels)
     {

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace MedDistill.Data.Volumes;
 
 /// <summary>The image file formats <see cref="VolumeReader"/> reads.</summary>
-public enum VolumeFormat { Nifti, MetaImage, Npy, Npz, Hdf5 }
+public enum VolumeFormat { Nifti, MetaImage, Npy, Npz, Hdf5, Png, Jpeg }
 
 /// <summary>
 /// One entry point for every format: <see cref="Read"/> picks the reader by the file's first bytes where the format
@@ -31,6 +31,7 @@ public static class VolumeReader
             VolumeFormat.Npy => Npy.Read(path, limits),
             VolumeFormat.Npz => Npy.ReadNpz(path, key, limits),
             VolumeFormat.Hdf5 => Hdf5.Read(path, key, limits),
+            VolumeFormat.Png or VolumeFormat.Jpeg => RasterImage.Read(path, limits),
             _ => throw new ArgumentOutOfRangeException(nameof(path)),
         };
     }
@@ -46,6 +47,8 @@ public static class VolumeReader
         if (head.StartsWith(Npy.Magic)) return VolumeFormat.Npy;
         if (head.StartsWith("PK\x03\x04"u8) || head.StartsWith("PK\x05\x06"u8)) return VolumeFormat.Npz;
         if (Hdf5.HasSignature(head)) return VolumeFormat.Hdf5;
+        if (RasterImage.IsPng(head)) return VolumeFormat.Png;
+        if (RasterImage.IsJpeg(head)) return VolumeFormat.Jpeg;
         if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) return VolumeFormat.Nifti;
         if (n >= 4 && (BinaryPrimitives.ReadInt32LittleEndian(head) == Nifti.HeaderSize || BinaryPrimitives.ReadInt32BigEndian(head) == Nifti.HeaderSize))
             return VolumeFormat.Nifti;
@@ -61,7 +64,9 @@ public static class VolumeReader
             ".npy" => VolumeFormat.Npy,
             ".npz" => VolumeFormat.Npz,
             ".h5" or ".hdf5" or ".hdf" => VolumeFormat.Hdf5,
-            _ => throw new DataFormatException(path, $"unknown image format (extension \"{ext}\", first bytes {Convert.ToHexString(head)}); readable: .nii, .nii.gz, .hdr/.img, .mhd/.mha, .npy, .npz, .h5"),
+            ".png" => VolumeFormat.Png,
+            ".jpg" or ".jpeg" => VolumeFormat.Jpeg,
+            _ => throw new DataFormatException(path, $"unknown image format (extension \"{ext}\", first bytes {Convert.ToHexString(head)}); readable: .nii, .nii.gz, .hdr/.img, .mhd/.mha, .npy, .npz, .h5, .png, .jpg"),
         };
     }
 
@@ -72,6 +77,8 @@ public static class VolumeReader
         VolumeFormat.Npy => "npy",
         VolumeFormat.Npz => "npz",
         VolumeFormat.Hdf5 => "hdf5",
+        VolumeFormat.Png => "png",
+        VolumeFormat.Jpeg => "jpeg",
         _ => format.ToString().ToLowerInvariant(),
     };
 }
