@@ -22,6 +22,12 @@ public static class DistillationMethods
     public static IReadOnlyList<string> Names { get; } =
         [NoDistillation.MethodName, AffinityKdMethod.MethodName, EmkdMethod.MethodName, MskdMethod.MethodName, AcwSkdMethod.MethodName];
 
+    /// <summary>Methods that learn from the network's own branches (no teacher run): a train run may use them.</summary>
+    public static IReadOnlyList<string> SelfDistillation { get; } = [AcwSkdMethod.MethodName];
+
+    public static bool IsSelfDistillation(string? name) =>
+        name is not null && SelfDistillation.Contains(name.Trim().ToLowerInvariant());
+
     /// <summary>
     /// Builds the method <paramref name="name"/> (case-insensitive) for this student and teacher. Affinity-KD with KMM
     /// probes both networks once (no_grad, eval mode, modes restored) to size its adapter, which it puts on the student's

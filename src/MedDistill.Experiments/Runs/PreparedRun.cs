@@ -80,7 +80,9 @@ public sealed class PreparedRun
         if (spec.Kind == RunSpec.TrainKind)
         {
             if (spec.Teacher is not null) Fail("teacher", "a train run has no teacher (use kind distill)");
-            if (spec.Method.Name != "none") Fail("method.name", $"a train run uses method none, not '{spec.Method.Name}' (use kind distill)");
+            if (spec.Method.Name != "none" && !Distillation.DistillationMethods.IsSelfDistillation(spec.Method.Name))
+                Fail("method.name", $"a train run uses method none or a self-distillation method ({string.Join(", ", Distillation.DistillationMethods.SelfDistillation)}), not '{spec.Method.Name}' (use kind distill)");
+            if (Distillation.DistillationMethods.IsSelfDistillation(spec.Method.Name)) Check("method", () => Training.Objective.BindMethodOptions(spec.Method));
         }
         else
         {

@@ -35,6 +35,15 @@ public sealed class Objective : IDisposable
     public IReadOnlyList<string> TermNames { get; }
 
     public IEnumerable<Tensor> TrainableParameters() => method.TrainableParameters();
+
+    /// <summary>Whether the method learns from the network's own branches (a train run without a teacher).</summary>
+    public bool IsSelfDistillation => DistillationMethods.IsSelfDistillation(method.Name);
+
+    /// <summary>Tells a method whose objective depends on progress (<see cref="IStepAware"/>) where training stands.</summary>
+    public void SetProgress(long step, long totalSteps)
+    {
+        if (method is IStepAware aware) aware.SetProgress(step, totalSteps);
+    }
     public nn.Module? TrainableModule => method.TrainableModule;
 
     public static Objective Create(RunSpec spec, SegmentationModel student, SegmentationModel? teacher)
@@ -48,7 +57,8 @@ public sealed class Objective : IDisposable
         if (spec.Method.Name == NoDistillation.MethodName) method = new NoDistillation();
         else
         {
-            if (teacher is null) throw new ArgumentException($"method.name: {spec.Method.Name} needs a teacher");
+            if (teacher is null && !DistillationMethods.IsSelfDistillation(spec.Method.Name))
+                throw new ArgumentException($"method.name: {spec.Method.Name} needs a teacher");
             var options = BindMethodOptions(spec.Method);
             method = DistillationMethods.Create(spec.Method.Name, options, student, teacher);
             names.AddRange(method.Name switch
@@ -69,7 +79,9 @@ public sealed class Objective : IDisposable
     {
         var logits = student.Logits.dtype == ScalarType.Float32 ? student.Logits : student.Logits.to(ScalarType.Float32);
         var terms = new List<LossTerm>(segmentation.Terms(logits, label));
+        // A self-distillation method reads only the student's maps; it is handed them in the teacher's place too.
         if (teacher is not null) terms.AddRange(method.Compute(student, teacher, label));
+        else if (IsSelfDistillation) terms.AddRange(method.Compute(student, student, label));
         // The log's columns were fixed from the options; a method returning other terms would shift them silently.
         if (terms.Count != TermNames.Count || terms.Where((t, i) => t.Name != TermNames[i]).Any())
             throw new InvalidOperationException($"objective terms {string.Join(",", terms.Select(t => t.Name))} differ from the expected {string.Join(",", TermNames)}");

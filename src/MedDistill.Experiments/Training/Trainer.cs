@@ -150,6 +150,7 @@ public sealed class Trainer(PreparedRun run, TrainerOptions? options = null)
             long epochEndStep = Math.Min(totalSteps, (long)(epoch + 1) * batchesPerEpoch);
             foreach (var batch in loader.Epoch(epoch, position.BatchInEpoch))
             {
+                objective.SetProgress(position.Step, totalSteps);
                 var values = Step(batch, student, teacher, teacherPass, objective, optimizer, scheduler, spec.Seed, position.Step, bf16);
                 sessionImages += batch.Count;
                 position = position with
