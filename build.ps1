@@ -330,6 +330,9 @@ function Invoke-BenchTwin([string]$Name, [string]$Script, [string]$Metric, [stri
     if (-not (Test-PythonTorch)) { Stop-Build 2 "$BenchPython still cannot import torch" }
     Build-Bench
 
+    # Both sides get OpenBLAS's pool at the torch thread count (our binding sets it itself, PyTorch does not).
+    $threadsAt = [Array]::IndexOf($pass, '--threads')
+    $env:OPENBLAS_NUM_THREADS = if ($threadsAt -ge 0 -and $threadsAt + 1 -lt $pass.Count) { $pass[$threadsAt + 1] } else { '1' }
     $pys = @(); $ourss = @(); $ratios = @()
     for ($round = 1; $round -le $rounds; $round++) {
         Say "round $round/${rounds}: PyTorch ($BenchPython $Script $($pass -join ' ')), then MedDistill (MedDistill.Bench $Name $($pass -join ' '))"

@@ -317,13 +317,16 @@ compare_values() {
 # is "<metric>=<median ours> pytorch-step-ms=<median theirs> ratio=<median of the rounds' ratios> ratio-min=.. ratio-max=.. rounds=N".
 bench_twin() {
   local name="$1" script="$2" metric="$3"; shift 3
-  local args=() rounds=5
+  local args=() rounds=5 threads=1
   while [ "$#" -gt 0 ]; do
     case "$1" in
       --steps|--warmup|--threads|--device|--seed)
         [ "$#" -ge 2 ] || die 2 "$1 needs a value"
+        [ "$1" = --threads ] && threads="$2"
         args+=("$1" "$2"); shift 2 ;;
-      --steps=*|--warmup=*|--threads=*|--device=*|--seed=*) args+=("${1%%=*}" "${1#*=}"); shift ;;
+      --steps=*|--warmup=*|--threads=*|--device=*|--seed=*)
+        [ "${1%%=*}" = --threads ] && threads="${1#*=}"
+        args+=("${1%%=*}" "${1#*=}"); shift ;;
       --rounds) [ "$#" -ge 2 ] || die 2 "$1 needs a value"; rounds="$2"; shift 2 ;;
       --rounds=*) rounds="${1#*=}"; shift ;;
       # Only the distillation step has parts to time.
@@ -348,8 +351,10 @@ bench_twin() {
   local py_out ours_out py ours round pys=() ourss=() ratios=()
   for ((round = 1; round <= rounds; round++)); do
     say "round $round/$rounds: PyTorch ($bench_python $script ${args[*]}), then MedDistill (MedDistill.Bench $name ${args[*]})"
-    py_out="$("$bench_python" "$script" "${args[@]}")"
-    ours_out="$(dotnet "bench/MedDistill.Bench/bin/$config/net10.0/MedDistill.Bench.dll" "$name" "${args[@]}")"
+    # Both sides get OpenBLAS's pool at the torch thread count: our binding sets it itself, PyTorch does not, and its
+    # idle workers would otherwise spin beside the PyTorch side only.
+    py_out="$(OPENBLAS_NUM_THREADS="$threads" "$bench_python" "$script" "${args[@]}")"
+    ours_out="$(OPENBLAS_NUM_THREADS="$threads" dotnet "bench/MedDistill.Bench/bin/$config/net10.0/MedDistill.Bench.dll" "$name" "${args[@]}")"
     py="$(printf '%s\n' "$py_out" | sed -n 's/^pytorch-step-ms=//p' | tail -n 1)"
     ours="$(printf '%s\n' "$ours_out" | sed -n "s/^$metric=//p" | tail -n 1)"
     [ -n "$py" ] || die 1 "$script printed no pytorch-step-ms line"
