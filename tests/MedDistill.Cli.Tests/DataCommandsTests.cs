@@ -96,6 +96,22 @@ public class DataCommandsTests
         }
     }
 
+    [TestCase("abdomen", 30)]
+    [TestCase("flare", 4)]
+    public void Preprocess_AbdomenPhantoms_AreBuiltInAndBuildACache(string kind, int cases)
+    {
+        var dir = Path.Combine(dataDir, "abdomen-cli");
+        var extra = kind == "flare" ? new[] { "--cases", "4" } : [];
+        var made = CliRunner.Run(["data", "phantom", kind, "--data-dir", dir, "--size", "16", "--slices", "4", .. extra]);
+        Assert.That(made.code, Is.EqualTo(0), made.stderr);
+        var status = CliRunner.Run("data", "status", "--data-dir", dir);
+        Assert.That(status.stdout, Does.Match($@"(?m)^\s*phantom-{kind}\s+present\b"));
+        var run = CliRunner.Run("data", "preprocess", $"phantom-{kind}", "--data-dir", dir, "--size", "16", "--json");
+        Assert.That(run.code, Is.EqualTo(0), run.stderr);
+        using var json = JsonDocument.Parse(run.stdout);
+        Assert.That(json.RootElement.GetProperty("cases").GetInt32(), Is.EqualTo(cases));
+    }
+
     [Test]
     public void Preprocess_UnknownDataset_IsAUsageError()
     {

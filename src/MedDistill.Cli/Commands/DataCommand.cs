@@ -140,7 +140,7 @@ public static class DataCommand
             foreach (var s in statuses) Console.WriteLine(FormatStatus(s, width));
             Console.WriteLine("built-in (generated, not downloaded):");
             foreach (var b in BuiltinDatasets.All)
-                Console.WriteLine($"  {b.Name.PadRight(width - 2)}{(BuiltinDatasets.IsPresent(b, dir) ? "present" : "missing"),-9} {b.Description}" +
+                Console.WriteLine($"  {b.Name.PadRight(Math.Max(width - 2, b.Name.Length + 1))}{(BuiltinDatasets.IsPresent(b, dir) ? "present" : "missing"),-9} {b.Description}" +
                                   (BuiltinDatasets.IsPresent(b, dir) ? "" : $"; create with '{b.HowToCreate}'"));
             return Task.FromResult(CliHost.ExitOk);
         }).GetAwaiter().GetResult());

@@ -6,13 +6,13 @@ using MedDistill.Data.Preprocessing;
 namespace MedDistill.Cli.Commands;
 
 /// <summary>
-/// <c>meddistill data preprocess &lt;dataset&gt;</c>: turns a prostate-layout data set (the phantom, or the extracted
-/// multi-site archive) into the slice cache the loader reads. Idempotent: an unchanged recipe and unchanged sources write
+/// <c>meddistill data preprocess &lt;dataset&gt;</c>: turns a data set (prostate layout, FLARE22 NIfTI or TransUNet's
+/// Synapse; the layout is recognised from the folder) into the slice cache the loader reads. Idempotent: an unchanged recipe and unchanged sources write
 /// nothing. A subcommand of <c>data</c>.
 /// </summary>
 public static class PreprocessCommand
 {
-    /// <summary>Data sets in the prostate layout and the recipe each uses by default.</summary>
+    /// <summary>Data sets with a preprocessing recipe, and the recipe each uses by default.</summary>
     private static IReadOnlyDictionary<string, PreprocessRecipe> Recipes => PreprocessRecipe.ByDataset;
 
     public static Command Create()
@@ -21,13 +21,13 @@ public static class PreprocessCommand
         var dataDir = DataCommand.DataDirOption();
         var source = new Option<string?>("--source")
         {
-            Description = "Folder holding the <SITE>/CaseNN.nii(.gz) folders (default: found under <data-dir>/<dataset>)",
+            Description = "Data set folder: <SITE>/CaseNN.nii(.gz) folders, FLARE imagesTr/labelsTr, or Synapse train_npz/test_vol_h5 (default: <data-dir>/<dataset>)",
         };
         var cache = new Option<string?>("--cache") { Description = "Cache folder (default: <data-dir>/cache/<dataset>)" };
-        var size = new Option<int?>("--size") { Description = "In-plane size H = W of the cached slices (default: the recipe's, 96 phantom, 384 prostate)" };
+        var size = new Option<int?>("--size") { Description = "In-plane size H = W of the cached slices (default: the recipe's: 96 phantom-prostate, 384 prostate, 64 abdomen/flare phantoms)" };
         var alwaysHash = new Option<bool>("--always-hash") { Description = "Hash every source file even when size and time are unchanged" };
         var json = new Option<bool>("--json") { Description = "Print the report as one JSON object" };
-        var command = new Command("preprocess", "Build (or bring up to date) the preprocessed slice cache of a prostate-layout data set")
+        var command = new Command("preprocess", "Build (or bring up to date) the preprocessed slice cache of a data set")
         {
             dataset, dataDir, source, cache, size, alwaysHash, json,
         };
@@ -43,9 +43,8 @@ public static class PreprocessCommand
             var root = DataCommand.ResolveDataDir(parse.GetValue(dataDir));
             return CliHost.Guard(() =>
             {
-                var sourceDir = parse.GetValue(source) ?? ProstateLayout.FindRoot(Path.Combine(root, name), name);
                 var cacheDir = parse.GetValue(cache) ?? Path.Combine(root, "cache", name);
-                var discovered = ProstateLayout.Discover(sourceDir, name);
+                var discovered = DatasetLayouts.Discover(parse.GetValue(source) ?? Path.Combine(root, name), name);
                 bool asJson = parse.GetValue(json);
                 var progress = asJson ? null : new LineProgress();
                 var report = Preprocessor.Run(discovered, recipe, cacheDir, progress,

@@ -17,7 +17,22 @@ public static class BuiltinDatasets
         "synthetic prostate-like MRI volumes with known masks (tests, smoke runs, no download)",
         "meddistill data phantom");
 
-    private static readonly List<BuiltinDataset> Registered = [PhantomProstate];
+    public static readonly BuiltinDataset PhantomAbdomen = new(
+        "phantom-abdomen", "phantom-abdomen",
+        "synthetic abdominal CT in TransUNet's Synapse layout, 8 organs (ACW-SKD smoke runs, no download)",
+        "meddistill data phantom abdomen");
+
+    public static readonly BuiltinDataset PhantomFlare = new(
+        "phantom-flare", "phantom-flare",
+        "synthetic abdominal CT in FLARE22's NIfTI layout, 13 organs (ACW-SKD smoke runs, no download)",
+        "meddistill data phantom flare");
+
+    public static readonly BuiltinDataset PhantomLaparoscopy = new(
+        "phantom-laparoscopy", "phantom-laparoscopy",
+        "synthetic laparoscopy frames with colour masks, M2caiSeg layout (no preprocessing recipe yet)",
+        "meddistill data phantom laparoscopy");
+
+    private static readonly List<BuiltinDataset> Registered = [PhantomProstate, PhantomAbdomen, PhantomFlare, PhantomLaparoscopy];
 
     public static IReadOnlyList<BuiltinDataset> All => Registered;
 

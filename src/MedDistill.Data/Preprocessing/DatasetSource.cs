@@ -4,10 +4,28 @@ namespace MedDistill.Data.Preprocessing;
 
 /// <summary>One case of a source data set: an image file and its label file.</summary>
 /// <param name="Id">Unique within the data set: <c>SITE/CaseNN</c> for the prostate layout.</param>
-public sealed record SourceCase(string Id, string Site, string Name, string ImagePath, string LabelPath);
+public sealed record SourceCase(string Id, string Site, string Name, string ImagePath, string LabelPath)
+{
+    /// <summary>Array of the image inside a multi-array file (an .npz member, an HDF5 dataset); null for single-image files.</summary>
+    public string? ImageKey { get; init; }
+
+    public string? LabelKey { get; init; }
+
+    /// <summary>
+    /// Set when the case is stored as one 2D file per slice (Synapse's train_npz), in slice order, each holding the image
+    /// and the label under <see cref="ImageKey"/>/<see cref="LabelKey"/>; <see cref="ImagePath"/> is then the first of them.
+    /// </summary>
+    public IReadOnlyList<string>? SliceFiles { get; init; }
+}
 
 /// <summary>The cases of one data set on disk, in a stable order (site, then case name).</summary>
-public sealed record DatasetSource(string Name, string Root, IReadOnlyList<SourceCase> Cases);
+public sealed record DatasetSource(string Name, string Root, IReadOnlyList<SourceCase> Cases)
+{
+    /// <summary>
+    /// The data set's own split, role (train, test) → case ids, when it ships list files (Synapse, FLARE); null otherwise.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? Lists { get; init; }
+}
 
 /// <summary>
 /// The multi-site prostate layout of <c>Processed_data_nii</c> (and the phantom): <c>&lt;root&gt;/&lt;SITE&gt;/CaseNN.nii(.gz)</c>

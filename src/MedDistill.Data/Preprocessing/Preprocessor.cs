@@ -78,8 +78,8 @@ public static class Preprocessor
             try
             {
                 usable.TryGetValue(sc.Id, out var old);
-                var image = Check(sc.ImagePath, old?.Image, options.AlwaysHash);
-                var label = Check(sc.LabelPath, old?.Label, options.AlwaysHash);
+                var image = CheckSource(sc, false, old?.Image, options.AlwaysHash);
+                var label = CheckSource(sc, true, old?.Label, options.AlwaysHash);
                 if (old is not null && image.SameContent && label.SameContent && old.Site == sc.Site && ArraysPresent(cacheDir, old))
                 {
                     results[i] = old with { Image = image.Record, Label = label.Record };
@@ -87,7 +87,7 @@ public static class Preprocessor
                 }
                 else
                 {
-                    results[i] = Build(sc, image.Record, label.Record, recipe, recipeHash, cacheDir, options.Reader ?? (path => VolumeReader.Read(path)));
+                    results[i] = Build(sc, image.Record, label.Record, recipe, recipeHash, cacheDir, options.Reader);
                     rebuilt[i] = true;
                 }
             }
@@ -117,6 +117,13 @@ public static class Preprocessor
 
     private readonly record struct SourceCheck(SourceFileRecord Record, bool SameContent);
 
+    private static SourceCheck CheckSource(SourceCase sc, bool label, SourceFileRecord? old, bool alwaysHash)
+    {
+        if (sc.SliceFiles is null) return Check(label ? sc.LabelPath : sc.ImagePath, old, alwaysHash);
+        var record = SourceReading.CheckSlices(sc.SliceFiles, old, alwaysHash);
+        return new SourceCheck(record, old is not null && old.Sha256 == record.Sha256);
+    }
+
     private static SourceCheck Check(string path, SourceFileRecord? old, bool alwaysHash)
     {
         var info = new FileInfo(path);
@@ -138,10 +145,10 @@ public static class Preprocessor
     }
 
     private static CachedCase Build(SourceCase sc, SourceFileRecord imageRecord, SourceFileRecord labelRecord, PreprocessRecipe recipe,
-        string recipeHash, string cacheDir, Func<string, Volume> reader)
+        string recipeHash, string cacheDir, Func<string, Volume>? reader)
     {
-        var image = reader(sc.ImagePath);
-        var label = reader(sc.LabelPath);
+        var image = SourceReading.Read(sc, false, reader);
+        var label = SourceReading.Read(sc, true, reader);
         if (!image.Shape.SequenceEqual(label.Shape))
             throw new InvalidDataException($"{sc.LabelPath}: label shape ({string.Join(", ", label.Shape)}) differs from image {sc.ImagePath} ({string.Join(", ", image.Shape)})");
         if (image.Rank is not (2 or 3))
@@ -149,7 +156,7 @@ public static class Preprocessor
         int slices = image.Rank == 3 ? image.Shape[0] : 1, h = image.Shape[^2], w = image.Shape[^1];
         int H = recipe.Height, W = recipe.Width, plane = H * W;
 
-        var mapped = MapLabels(label.Data, recipe.Labels, sc.LabelPath);
+        var mapped = MapLabels(label.Data, recipe, voxel => SourceReading.FileOf(sc, true, voxel, h * w));
         var outImage = new float[slices * plane];
         var outLabelF = new float[slices * plane];
         for (int z = 0; z < slices; z++)
@@ -157,7 +164,7 @@ public static class Preprocessor
             SliceResampler.Resize(image.Data.AsSpan(z * h * w, h * w), h, w, outImage.AsSpan(z * plane, plane), H, W, recipe.ImageInterpolation);
             SliceResampler.Resize(mapped.AsSpan(z * h * w, h * w), h, w, outLabelF.AsSpan(z * plane, plane), H, W, recipe.LabelInterpolation);
         }
-        var norm = VolumeStatistics.ClipAndNormalise(outImage, recipe.ClipLowerPercentile, recipe.ClipUpperPercentile, recipe.Normalisation);
+        var norm = VolumeStatistics.ClipAndNormalise(outImage, recipe);
 
         var outLabel = new byte[outLabelF.Length];
         var foreground = new int[slices];
@@ -185,15 +192,20 @@ public static class Preprocessor
         };
     }
 
-    private static float[] MapLabels(float[] data, LabelMapping mapping, string path)
+    /// <summary>
+    /// Binarises, or checks every value is a declared class: a value outside 0..classes−1 means the recipe's class count
+    /// is wrong for this data, and training on it would fail far from the cause, so it is rejected here.
+    /// </summary>
+    private static float[] MapLabels(float[] data, PreprocessRecipe recipe, Func<int, string> fileOf)
     {
         var mapped = new float[data.Length];
+        int classes = recipe.ClassCount;
         for (int i = 0; i < data.Length; i++)
         {
             float v = data[i];
-            if (mapping == LabelMapping.Binarise) mapped[i] = v > 0 ? 1 : 0;
-            else if (v != MathF.Round(v) || v is < 0 or > 255)
-                throw new InvalidDataException($"{path}: label value {v} at voxel {i} is not an integer class in 0..255");
+            if (recipe.Labels == LabelMapping.Binarise) mapped[i] = v > 0 ? 1 : 0;
+            else if (v != MathF.Round(v) || v < 0 || v >= classes)
+                throw new InvalidDataException($"{fileOf(i)}: label value {v} is not a class in 0..{classes - 1} (recipe {recipe.Dataset}, {classes} classes)");
             else mapped[i] = v;
         }
         return mapped;

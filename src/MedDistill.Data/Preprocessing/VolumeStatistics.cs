@@ -21,7 +21,33 @@ public static class VolumeStatistics
         var sorted = values.ToArray();
         Array.Sort(sorted);
         if (float.IsNaN(sorted[^1])) throw new ArgumentException("the volume contains NaN values");
-        double lo = Percentile(sorted, lowerPercent), hi = Percentile(sorted, upperPercent);
+        return ClipAndNormaliseTo(values, Percentile(sorted, lowerPercent), Percentile(sorted, upperPercent), method);
+    }
+
+    /// <summary>Clips and normalises as <paramref name="recipe"/> says: to its percentiles, its fixed window, or not at all.</summary>
+    public static NormalisationApplied ClipAndNormalise(Span<float> values, PreprocessRecipe recipe)
+    {
+        switch (recipe.Clip ?? IntensityClip.Percentile)
+        {
+            case IntensityClip.Percentile:
+                return ClipAndNormalise(values, recipe.ClipLowerPercentile, recipe.ClipUpperPercentile, recipe.Normalisation);
+            case IntensityClip.Window:
+                return ClipAndNormaliseTo(values, recipe.Window![0], recipe.Window[1], recipe.Normalisation);
+            default:
+                // The volume's own range: clipping to it changes nothing, and MinMax still has a range to map.
+                float min = float.PositiveInfinity, max = float.NegativeInfinity;
+                foreach (var v in values)
+                {
+                    if (float.IsNaN(v)) throw new ArgumentException("the volume contains NaN values");
+                    min = Math.Min(min, v);
+                    max = Math.Max(max, v);
+                }
+                return ClipAndNormaliseTo(values, min, max, recipe.Normalisation);
+        }
+    }
+
+    private static NormalisationApplied ClipAndNormaliseTo(Span<float> values, double lo, double hi, IntensityNormalisation method)
+    {
         double sum = 0;
         for (int i = 0; i < values.Length; i++)
         {

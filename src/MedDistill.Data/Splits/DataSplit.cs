@@ -95,6 +95,46 @@ public static class Splitter
         return split;
     }
 
+    /// <summary>
+    /// The data set's own split from its list files (protocol <c>lists</c>: Synapse's lists_Synapse, FLARE's
+    /// train.txt/test.txt): exactly the listed ids are train and test; cases on disk but in neither list are left out.
+    /// With <paramref name="validationFraction"/> &gt; 0, round(fraction × training cases) of them (at least one, never
+    /// all) move to validation, chosen by a shuffle seeded from <paramref name="seed"/>, as <see cref="LeaveOneSiteOut"/> does
+    /// per site. Fails naming a listed id the data lacks, or one listed in both.
+    /// </summary>
+    public static DataSplit FromLists(IEnumerable<CaseRef> cases, IReadOnlyDictionary<string, IReadOnlyList<string>> lists, string dataset,
+        double validationFraction = 0, ulong seed = 0)
+    {
+        if (validationFraction is < 0 or >= 1 || double.IsNaN(validationFraction))
+            throw new ArgumentException($"validation fraction {validationFraction} must be in [0, 1)");
+        var have = cases.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
+        IReadOnlyList<string> Role(string role) => lists.TryGetValue(role, out var ids) ? ids : [];
+        var listedTrain = Role(DataSplit.Train).Distinct(StringComparer.Ordinal).ToList();
+        var test = Role(DataSplit.Test).Distinct(StringComparer.Ordinal).ToList();
+        var missing = listedTrain.Concat(test).Where(id => !have.Contains(id)).ToList();
+        if (missing.Count > 0) throw new ArgumentException($"{dataset}: the list files name {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? $" (and {missing.Count - 5} more)" : "")}, which the data does not have");
+        if (listedTrain.Count == 0 || test.Count == 0) throw new ArgumentException($"{dataset}: the list files give {listedTrain.Count} training and {test.Count} test cases; both are needed");
+        int take = validationFraction == 0 || listedTrain.Count < 2 ? 0 : Math.Clamp((int)Math.Round(validationFraction * listedTrain.Count), 1, listedTrain.Count - 1);
+        var shuffled = listedTrain.Order(StringComparer.Ordinal).ToList();
+        Xoshiro256.Derive(seed, Fnv("LISTS:" + dataset.ToUpperInvariant())).Shuffle(shuffled);
+        var chosen = shuffled.Take(take).ToHashSet(StringComparer.Ordinal);
+        var split = new DataSplit
+        {
+            Name = $"lists-{dataset}",
+            Description = $"the data set's own lists: {listedTrain.Count - take} train, {test.Count} test" +
+                          (take > 0 ? $", {take} training cases ({validationFraction:0.###}) held out for validation" : ""),
+            Seed = take > 0 ? seed : null,
+            Roles = new Dictionary<string, IReadOnlyList<string>>
+            {
+                [DataSplit.Train] = listedTrain.Where(id => !chosen.Contains(id)).ToList(),
+                [DataSplit.Validation] = listedTrain.Where(chosen.Contains).ToList(),
+                [DataSplit.Test] = test,
+            },
+        };
+        split.Validate();
+        return split;
+    }
+
     /// <summary>TransUNet's Synapse split: 18 training cases (its train_npz slices) and 12 test volumes.</summary>
     public static IReadOnlyList<string> SynapseTrainCases { get; } =
         ["case0005", "case0006", "case0007", "case0009", "case0010", "case0021", "case0023", "case0024", "case0026",
