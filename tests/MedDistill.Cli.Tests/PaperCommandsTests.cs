@@ -96,4 +96,20 @@ public class PaperCommandsTests
             Directory.Delete(output, recursive: true);
         }
     }
+
+    /// <summary>
+    /// The graph is XML MSBuild loads before anything runs: it must parse, keep its targets, and hand every pipeline
+    /// step and table command the paper, so that a second paper is a property, not an edit.
+    /// </summary>
+    [Test]
+    public void ThePipelineProject_Parses_AndPassesThePaperToEveryStep()
+    {
+        var project = System.Xml.Linq.XDocument.Load(DataCommandsTests.RepoFile("build/pipeline.proj"));
+        var targets = project.Root!.Elements("Target").Select(t => (string)t.Attribute("Name")!).ToList();
+        Assert.That(targets, Is.SupersetOf(new[] { "Fetch", "Prepare", "Plan", "Runs", "Tables", "Study", "Sensitivity", "DryRun", "Table2" }));
+        var commands = project.Descendants("Exec").Select(e => (string)e.Attribute("Command")!).ToList();
+        Assert.That(commands.Where(c => c.Contains("pipeline ", StringComparison.Ordinal)), Has.All.Contains("$(PaperArgs)"));
+        Assert.That(commands.Where(c => c.Contains(" tables ", StringComparison.Ordinal)), Has.All.Contains("tables $(Paper) "));
+        Assert.That(string.Concat(commands), Does.Not.Contain("affinity-kd"), "no paper is named in the graph itself");
+    }
 }
