@@ -193,8 +193,9 @@ function Invoke-Main([string[]]$Arguments) {
         }
     }
     $dataRoot = if ($env:MEDDISTILL_DATA) { $env:MEDDISTILL_DATA } else { Join-Path $Root 'data' }
-    if (-not $profile) { $profile = if (Test-Path (Join-Path $dataRoot 'multisite-prostate')) { 'paper' } else { 'phantom' } }
-    if ($profile -notin @('phantom', 'smoke', 'paper', 'nightly')) { Stop-Build 2 "--profile ${profile}: use phantom, smoke, paper or nightly" }
+    # Without --profile each paper runs its default (meddistill papers --default-profile).
+    if ($profile -and $profile -notin @('phantom', 'smoke', 'paper', 'nightly')) { Stop-Build 2 "--profile ${profile}: use phantom, smoke, paper or nightly" }
+    $named = $profile
     $targets = @{ all = 'Tables'; table1 = 'Table1'; table2 = 'Table2'; table3 = 'Table3'; table4 = 'Table4'; prepare = 'Prepare'; plan = 'Plan'; sensitivity = 'Study' }
     if (-not $targets.ContainsKey($target)) { Stop-Build 2 "--target ${target}: use all, table1, table2, table3, table4, sensitivity, prepare or plan" }
     if (-not $jobs) { $jobs = [Environment]::ProcessorCount }
@@ -211,6 +212,9 @@ function Invoke-Main([string[]]$Arguments) {
     $papers = if ($paper -eq 'all') { $known } elseif ($paper -in $known) { @($paper) } else { Stop-Build 2 "--paper ${paper}: use all or one of: $($known -join ' ')" }
     if ($target -eq 'sensitivity') { $tables += '-p:Study=sensitivity' }
     foreach ($p in $papers) {
+        if (-not $named) { $profile = (& dotnet $md papers --default-profile $p | Select-Object -Last 1) }
+        elseif ($named -notin @(& dotnet $md papers --profiles $p)) { Say "paper $p has no profile ${named}: skipped"; continue }
+        else { $profile = $named }
         if ($dry) {
             Say "dry run: paper $p, profile $profile, target $target (nothing is trained)"
             Invoke-Checked dotnet (@('msbuild', 'build/pipeline.proj', '-nologo', '-v:minimal', '-clp:NoSummary', '-t:DryRun', "-p:Paper=$p", "-p:Profile=$profile") + $tables)

@@ -186,11 +186,8 @@ cmd_main() {
       *) die 2 "unknown argument: $1 (see ./build.sh --help)" ;;
     esac
   done
-  # Without real data the phantom profile is the default; with the multi-site archive extracted, the paper's.
-  if [ -z "$profile" ]; then
-    if [ -d "${MEDDISTILL_DATA:-$root/data}/multisite-prostate" ]; then profile=paper; else profile=phantom; fi
-  fi
-  case "$profile" in phantom|smoke|paper|nightly) ;; *) die 2 "--profile $profile: use phantom, smoke, paper or nightly" ;; esac
+  # Without --profile each paper runs its default: the built-in data's, or the paper's own once its real data is there.
+  case "$profile" in ""|phantom|smoke|paper|nightly) ;; *) die 2 "--profile $profile: use phantom, smoke, paper or nightly" ;; esac
   case "$target" in
     all) targets=Tables ;; table1) targets=Table1 ;; table2) targets=Table2 ;; table3) targets=Table3 ;; table4) targets=Table4 ;;
     prepare) targets=Prepare ;; plan) targets=Plan ;; sensitivity) targets=Study ;;
@@ -213,7 +210,12 @@ cmd_main() {
   fi
   local study_props=()
   [ "$target" = sensitivity ] && study_props+=("-p:Study=sensitivity")
+  local named="$profile"
   for p in $papers; do
+    if [ -z "$named" ]; then profile="$("$md" papers --default-profile "$p")"
+    elif ! "$md" papers --profiles "$p" | grep -qx -- "$named"; then
+      say "paper $p has no profile $named ($("$md" papers --profiles "$p" | tr '\n' ' ')): skipped"; continue
+    else profile="$named"; fi
     if [ "$dry" = 1 ]; then
       say "dry run: paper $p, profile $profile, target $target (nothing is trained)"
       dotnet msbuild build/pipeline.proj -nologo -v:minimal -clp:NoSummary -t:DryRun -p:Paper="$p" -p:Profile="$profile" \

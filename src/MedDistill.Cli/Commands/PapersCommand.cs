@@ -12,9 +12,22 @@ public static class PapersCommand
         var ids = new Option<bool>("--ids") { Description = "Only the ids, one per line" };
         var json = new Option<bool>("--json") { Description = "Print the list as JSON" };
         var statics = new Option<string?>("--static") { Description = "Only the tables without runs of this paper, one per line (the main job writes them first)" };
-        var command = new Command("papers", "List the papers, their profiles, tables and studies") { ids, json, statics };
+        var profiles = new Option<string?>("--profiles") { Description = "Only the profile names of this paper, one per line" };
+        var defaultProfile = new Option<string?>("--default-profile") { Description = "The profile the main job runs for this paper when none is named (real data present: the paper's)" };
+        var dataDir = DataCommand.DataDirOption();
+        var command = new Command("papers", "List the papers, their profiles, tables and studies") { ids, json, statics, profiles, defaultProfile, dataDir };
         command.SetAction(parse => CliHost.Guard(() =>
         {
+            if (parse.GetValue(profiles) is { } pid)
+            {
+                foreach (var p in PaperRegistry.Get(pid).Profiles) Console.WriteLine(p.Name);
+                return CliHost.ExitOk;
+            }
+            if (parse.GetValue(defaultProfile) is { } did)
+            {
+                Console.WriteLine(PaperRegistry.Get(did).DefaultProfile(DataCommand.ResolveDataDir(parse.GetValue(dataDir))).Name);
+                return CliHost.ExitOk;
+            }
             if (parse.GetValue(statics) is { } id)
             {
                 foreach (var t in PaperRegistry.Get(id).StaticTables) Console.WriteLine(t);

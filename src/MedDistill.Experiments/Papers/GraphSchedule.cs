@@ -11,10 +11,12 @@ public static class GraphSchedule
     public static IReadOnlyList<PlannedRun> Order(IReadOnlyList<PlannedRun> plan)
     {
         var teacherRank = plan.Where(r => r.IsTeacher).Select((r, i) => (r.Key, i)).ToDictionary(x => x.Key, x => x.i);
-        var targets = plan.Select(r => r.Spec.Data.Split.Target).Distinct().ToList();
+        // A target is a data set's test split: a site of one data set (leave-one-site-out) or one data set's own list.
+        static string TargetOf(PlannedRun r) => r.Spec.Data.Dataset + "/" + r.Spec.Data.Split.Target;
+        var targets = plan.Select(TargetOf).Distinct().ToList();
         return plan
             .Select((r, i) => (Run: r, Index: i))
-            .OrderBy(x => targets.IndexOf(x.Run.Spec.Data.Split.Target))
+            .OrderBy(x => targets.IndexOf(TargetOf(x.Run)))
             .ThenBy(x => x.Run.IsTeacher ? 0 : x.Run.TeacherKey is null ? 1 : 2)
             .ThenBy(x => x.Run.TeacherKey is { } t && teacherRank.TryGetValue(t, out var rank) ? rank : -1)
             .ThenBy(x => x.Index)

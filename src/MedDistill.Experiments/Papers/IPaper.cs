@@ -26,6 +26,9 @@ public interface IPaper
     /// <summary>Profiles, the default (the built-in data's) first.</summary>
     IReadOnlyList<ExperimentProfile> Profiles { get; }
 
+    /// <summary>The profile the main job runs when none is named: the first, unless the paper finds its real data.</summary>
+    ExperimentProfile DefaultProfile(string dataRoot) => Profiles[0];
+
     /// <summary>Tables filled by runs, as <c>meddistill tables &lt;id&gt; &lt;table&gt;</c> and the graph name them.</summary>
     IReadOnlyList<string> RunTables { get; }
 

@@ -19,6 +19,10 @@ public sealed class AffinityKdPaper : IPaper
     public IReadOnlyList<string> StaticTables { get; } = ["table1"];
     public IReadOnlyList<string> Studies { get; } = [AffinityKdSensitivity.Table];
 
+    /// <summary>The paper's own setting once the real multi-site archive is extracted, else the phantom.</summary>
+    public ExperimentProfile DefaultProfile(string dataRoot) =>
+        Directory.Exists(Path.Combine(dataRoot, AffinityKdExperiment.PaperProfile.Dataset)) ? AffinityKdExperiment.PaperProfile : AffinityKdExperiment.PhantomProfile;
+
     public IReadOnlyList<string[]> DataCommands(ExperimentProfile profile) =>
         profile.Dataset == ProstateLayout.PhantomName
             ? [["data", "phantom"]]

@@ -1,0 +1,74 @@
+using MedDistill.Data.Preprocessing;
+using MedDistill.Experiments.Runs;
+
+namespace MedDistill.Experiments.Papers;
+
+/// <summary>
+/// ACW-SKD (adversarial class-wise self-knowledge distillation; Synapse, FLARE22, M2caiSeg) behind <see cref="IPaper"/>:
+/// per CT data set a main table and an ablation from the runs of <see cref="AcwSkdExperiment"/>. M2caiSeg is not planned
+/// yet (its 2D colour frames have no preprocessing recipe), and the notes say so.
+/// </summary>
+public sealed class AcwSkdPaper : IPaper
+{
+    public string Id => AcwSkdExperiment.Paper;
+    public string Title => "ACW-SKD: adversarial class-wise self-knowledge distillation for medical image segmentation (Yu et al., Sci Rep 2025)";
+    public IReadOnlyList<ExperimentProfile> Profiles => AcwSkdExperiment.Profiles;
+    public IReadOnlyList<string> RunTables => AcwSkdExperiment.TablesOf(AcwSkdExperiment.Datasets(AcwSkdExperiment.PhantomProfile));
+    public IReadOnlyList<string> StaticTables { get; } = [];
+    public IReadOnlyList<string> Studies { get; } = [];
+
+    public IReadOnlyList<string[]> DataCommands(ExperimentProfile profile) =>
+        AcwSkdExperiment.Datasets(profile).SelectMany(d => d.Dataset.StartsWith("phantom-", StringComparison.Ordinal)
+            ? new[] { new[] { "data", "phantom", d.Dataset["phantom-".Length..] } }
+            : [["data", "fetch", d.Dataset], ["data", "extract", d.Dataset]]).ToList();
+
+    /// <summary>A data set's recipe at the profile's size; its hash enters every run id of that data set.</summary>
+    public static PreprocessRecipe Recipe(AcwSkdDataset d) =>
+        PreprocessRecipe.ByDataset.TryGetValue(d.Dataset, out var r)
+            ? r with { Height = d.CacheSize, Width = d.CacheSize }
+            : throw new ArgumentException($"{AcwSkdExperiment.Paper}: no preprocessing recipe for data set '{d.Dataset}' (real Synapse and FLARE22 are not registered yet)");
+
+    /// <summary>The first data set's recipe hash (every run carries its own data set's hash in its spec).</summary>
+    public string RecipeHash(ExperimentProfile profile) => Recipe(AcwSkdExperiment.Datasets(profile)[0]).Hash();
+
+    public string Prepare(ExperimentProfile profile, string dataRoot, IProgress<PreprocessProgress>? progress)
+    {
+        var lines = new List<string>();
+        foreach (var d in AcwSkdExperiment.Datasets(profile))
+        {
+            var source = DatasetLayouts.Discover(Path.Combine(dataRoot, d.Dataset), d.Dataset);
+            var report = Preprocessor.Run(source, Recipe(d), Path.Combine(dataRoot, "cache", d.Cache), progress);
+            lines.Add($"{report.CacheDir}: built {report.Built}, reused {report.Reused} (recipe {report.RecipeHash[..12]})");
+        }
+        return string.Join("\n", lines);
+    }
+
+    public IReadOnlyList<PlannedRun> Plan(PlanRequest request)
+    {
+        if (request.Seeds > 1) throw new ArgumentException($"{Id}: --seeds is not supported yet (one seed per cell)");
+        return AcwSkdExperiment.Plan(request.Profile, d => Recipe(d).Hash(), request.Zoo, request.Tables);
+    }
+
+    public TablesResult WriteTables(TablesRequest request)
+    {
+        var p = request.Profile;
+        var known = AcwSkdExperiment.TablesOf(AcwSkdExperiment.Datasets(p));
+        if (request.Table != "all" && !known.Contains(request.Table))
+            throw new ArgumentException($"{Id}: no table '{request.Table}'; tables: {string.Join(", ", [.. known, "all"])}");
+        var tables = request.Table == "all" ? known : [request.Table];
+        var folder = Path.GetFullPath(request.OutputFolder ?? Path.Combine(request.RepositoryRoot, ((IPaper)this).TablesFolder, p.Name));
+        var published = request.PublishedFolder ?? Path.Combine(request.RepositoryRoot, ((IPaper)this).PublishedFolder);
+        var plan = AcwSkdExperiment.Plan(p, d => Recipe(d).Hash(), request.Zoo, tables);
+        var written = new List<string>();
+        var problems = new List<string>();
+        int missing = 0;
+        foreach (var t in AcwSkdTables.Build(p, plan, request.Store, published, tables))
+        {
+            written.AddRange(AffinityKdTables.Write(t, folder));
+            missing += t.MissingCells;
+            if (t.MissingCells > 0) problems.Add($"{t.Name}: {t.MissingCells} rows have no finished run (see meddistill pipeline plan --paper {Id} --profile {p.Name} --dry-run)");
+        }
+        written.Add(AffinityKdRuns.Write(plan, request.Store, folder));
+        return TablesResult.Of(written, missing, problems);
+    }
+}

@@ -1,0 +1,135 @@
+using System.Text;
+using MedDistill.Evaluation;
+using MedDistill.Evaluation.Statistics;
+using MedDistill.Experiments.Runs;
+using MedDistill.Experiments.Tables;
+
+namespace MedDistill.Experiments.Papers;
+
+/// <summary>
+/// Fills ACW-SKD's main and ablation tables from finished runs. A class cell is the mean over the test cases of that
+/// organ's 3D Dice (cases where the organ is in neither reference nor prediction do not count); <c>mean_dice</c> and
+/// <c>mean_hd95</c> average the class cells, as TransUNet-style tables do. Rows the harness does not implement hold
+/// <c>n/r</c>. The published tables are empty: the paper's numbers are not available here (published/README.md).
+/// </summary>
+public static class AcwSkdTables
+{
+    public const string NotReproduced = "n/r";
+    public const int Decimals = 4;
+
+    public static IReadOnlyList<BuiltTable> Build(ExperimentProfile profile, IReadOnlyList<PlannedRun> plan, RunStore store, string publishedDir,
+        IEnumerable<string> tables)
+    {
+        var result = new List<BuiltTable>();
+        foreach (var name in tables)
+        {
+            var dataset = AcwSkdExperiment.Datasets(profile).First(d => name == d.Tag || name == d.Tag + "-ablation");
+            bool ablation = name.EndsWith("-ablation", StringComparison.Ordinal);
+            var columns = dataset.ClassNames.Append(AcwSkdExperiment.MeanDice).Append(AcwSkdExperiment.MeanHd95).ToList();
+            var rows = ablation ? AcwSkdExperiment.Ablation.Select(a => a.Row).ToList() : AcwSkdExperiment.MainRows.Select(m => m.Row).ToList();
+            var published = ReadPublished(Path.Combine(publishedDir, name + ".csv"), rows, columns);
+            var reproduced = new ResultTable("method", columns);
+            var stats = new List<CellStats>();
+            var baseline = plan.FirstOrDefault(r => r.Key == $"student/{AcwSkdExperiment.Student}/{dataset.Tag}");
+            var baselineCases = baseline is not null && store.Folder(baseline.Id).IsFinished ? PerCaseMeanDice(store.Folder(baseline.Id)) : null;
+            int missing = 0;
+            foreach (var row in rows)
+            {
+                var run = plan.FirstOrDefault(r => r.Cells.Any(c => c.Table == name && c.Row == row));
+                if (run is null)
+                {
+                    reproduced.AddRow(row, columns.ToDictionary(c => c, _ => (string?)NotReproduced));
+                    continue;
+                }
+                var folder = store.Folder(run.Id);
+                if (!folder.IsFinished)
+                {
+                    missing++;
+                    reproduced.AddRow(row, new Dictionary<string, string?>());
+                    continue;
+                }
+                var report = MetricsReport.Read(folder.MetricsPath);
+                var values = new Dictionary<string, double?>();
+                var dice = new List<double>();
+                var hd = new List<double>();
+                for (int k = 1; k <= dataset.ClassNames.Count; k++)
+                {
+                    var classRows = report.Cases.Where(c => c.ClassLabel == k && !BothEmpty(c)).ToList();
+                    double? d = classRows.Count == 0 ? null : classRows.Average(c => c.Dice);
+                    values[dataset.ClassNames[k - 1]] = d;
+                    if (d is double dv) dice.Add(dv);
+                    var finite = classRows.Select(c => c.Hd95).Where(double.IsFinite).ToList();
+                    if (finite.Count > 0) hd.Add(finite.Average());
+                }
+                values[AcwSkdExperiment.MeanDice] = dice.Count > 0 ? dice.Average() : null;
+                values[AcwSkdExperiment.MeanHd95] = hd.Count > 0 ? hd.Average() : null;
+                reproduced.AddRow(row, values, Decimals);
+                stats.Add(MeanDiceStats(name, row, values[AcwSkdExperiment.MeanDice], PerCaseMeanDice(folder),
+                    run == baseline ? null : baselineCases, AcwSkdExperiment.MainRows[1].Row));
+            }
+            result.Add(new BuiltTable(name, reproduced, published, AffinityKdTables.Compare(reproduced, published, stats),
+                Notes(name, dataset, profile, plan.Where(r => r.Cells.Any(c => c.Table == name))), missing) { Stats = stats });
+        }
+        return result;
+    }
+
+    /// <summary>Per test case: the mean Dice over the organs present in its reference or prediction.</summary>
+    public static IReadOnlyDictionary<string, double> PerCaseMeanDice(RunFolder folder) =>
+        MetricsReport.Read(folder.MetricsPath).Cases.Where(c => !BothEmpty(c)).GroupBy(c => c.CaseId)
+            .ToDictionary(g => g.Key, g => g.Average(c => c.Dice), StringComparer.Ordinal);
+
+    // An organ in neither volume says nothing about the method (the binary convention would score it 1).
+    private static bool BothEmpty(CaseMetrics c) => c.ReferenceVoxels == 0 && c.PredictionVoxels == 0;
+
+    private static CellStats MeanDiceStats(string table, string row, double? value, IReadOnlyDictionary<string, double> cases,
+        IReadOnlyDictionary<string, double>? baseline, string baselineRow)
+    {
+        var v = cases.Values.ToList();
+        double? std = v.Count > 1 ? Math.Sqrt(v.Sum(x => (x - v.Average()) * (x - v.Average())) / (v.Count - 1)) : null;
+        if (baseline is null) return new CellStats(table, row, AcwSkdExperiment.MeanDice, value, std, v.Count, null, 0, null);
+        var ids = cases.Keys.Where(baseline.ContainsKey).Order(StringComparer.Ordinal).ToList();
+        if (ids.Count == 0) return new CellStats(table, row, AcwSkdExperiment.MeanDice, value, std, v.Count, null, 0, null);
+        var test = Wilcoxon.Test(ids.Select(i => cases[i]).ToList(), ids.Select(i => baseline[i]).ToList());
+        return new CellStats(table, row, AcwSkdExperiment.MeanDice, value, std, v.Count, test.Used > 0 ? test.PValue : null, test.Direction, baselineRow);
+    }
+
+    /// <summary>The published table when someone typed it in, else the same layout with every cell empty.</summary>
+    private static ResultTable ReadPublished(string path, IReadOnlyList<string> rows, IReadOnlyList<string> columns)
+    {
+        if (File.Exists(path)) return ResultTable.Read(path);
+        var empty = new ResultTable("method", columns);
+        foreach (var row in rows) empty.AddRow(row, new Dictionary<string, string?>());
+        return empty;
+    }
+
+    private static string Notes(string table, AcwSkdDataset d, ExperimentProfile p, IEnumerable<PlannedRun> runs)
+    {
+        var s = p.Schedule;
+        var sb = new StringBuilder();
+        sb.Append($"# ACW-SKD {table}, profile `{p.Name}`\n\n");
+        sb.Append($"Profile: {p.Description}.\n\n");
+        sb.Append($"Data: {d.Title}, data set `{d.Dataset}`, cache `{d.Cache}` ({d.CacheSize}×{d.CacheSize}), the data set's own train/test lists ");
+        sb.Append($"(`data.split.protocol = lists`; {AffinityKdExperiment.F(p.ValidationFraction)} of the training cases held out for checkpoint selection).\n\n");
+        sb.Append("Each organ cell is the mean 3D Dice over the test cases (an organ in neither the reference nor the prediction of a case is left out); ");
+        sb.Append("`mean_dice` and `mean_hd95` (mm) average the organ cells. **Published values are not available here** (only the abstract is): ");
+        sb.Append("the published column of the compare file is empty, never invented; `published/README.md` says how to type them in. ");
+        sb.Append("`n/r` marks rows the harness does not implement. The compare file gives `mean_dice` its per-case std, n and a two-sided ");
+        sb.Append("Wilcoxon signed-rank p-value against the plain student on the same cases.\n\n");
+        sb.Append("## Reconstructed choices (the abstract's sentence each serves: docs/distillation.md, \"ACW-SKD\")\n\n");
+        sb.Append("| choice | value |\n| --- | --- |\n");
+        void Row(string k, string v) => sb.Append($"| {k} | {v} |\n");
+        Row("networks", $"student `{AcwSkdExperiment.Student}` (ResNet-18 encoder, U-Net decoder, auxiliary head at 1/4) at width {AffinityKdExperiment.F(p.StudentWidth)}; reference and offline teacher `{AcwSkdExperiment.Reference}` at width {AffinityKdExperiment.F(p.TeacherWidth)}");
+        Row("ACW-SKD", "self-distillation: the final branch teaches the auxiliary one; terms aux CE (0.4), class-wise relation KD, FRM (MSE + prototype reconstruction), adversarial temperature τ ∈ [1, 21] through gradient reversal with a cosine λ ramp to 1 (`method.options`)");
+        Row("ablation", "aux head = `terms: aux`; + class-wise KD = `aux+cw`; + FRM = `aux+cw+frm`; + adversarial temperature = `aux+cw+frm+at` (the full method, the main table's run)");
+        Row("baselines", "KD, AT, SKD (pixel + pair-wise), CWD from the U-Net teacher; BYOT-style self-KD on the same auxiliary head; a row without its method is n/r");
+        Row("schedule", $"{s.Optimizer}, lr {AffinityKdExperiment.F(s.LearningRate)}, {s.LrSchedule}, " + (s.Iterations is int it ? $"{it} steps" : $"{s.Epochs} epochs") +
+            $", batch {s.BatchSize}" + (s.ValidateEvery is int v ? $", validation every {v} steps" : ""));
+        Row("segmentation loss", "0.5·Dice + 0.5·focal (γ 2) over the foreground classes (the lab's pipeline uses CE + Dice: a named difference, `loss`)");
+        Row("seed", $"{p.Seed} for every run (`seed`)");
+        sb.Append("\n## Runs\n\n| row | run |\n| --- | --- |\n");
+        foreach (var r in runs)
+            foreach (var c in r.Cells.Where(c => c.Table == table))
+                sb.Append($"| {c.Row} | `{r.Id}` |\n");
+        return sb.ToString();
+    }
+}
