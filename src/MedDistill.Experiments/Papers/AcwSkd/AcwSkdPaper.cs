@@ -62,13 +62,16 @@ public sealed class AcwSkdPaper : IPaper
         var written = new List<string>();
         var problems = new List<string>();
         int missing = 0;
-        foreach (var t in AcwSkdTables.Build(p, plan, request.Store, published, tables))
+        var built = AcwSkdTables.Build(p, plan, request.Store, published, tables);
+        foreach (var t in built)
         {
             written.AddRange(AffinityKdTables.Write(t, folder));
             missing += t.MissingCells;
             if (t.MissingCells > 0) problems.Add($"{t.Name}: {t.MissingCells} rows have no finished run (see meddistill pipeline plan --paper {Id} --profile {p.Name} --dry-run)");
         }
         written.Add(AffinityKdRuns.Write(plan, request.Store, folder));
+        if (request.Table == "all")
+            written.AddRange(AcwSkdReport.Write(p, plan, built, request.Store, request.DataRoot, folder, MedDistill.Torch.Device.CPU));
         return TablesResult.Of(written, missing, problems);
     }
 }
