@@ -1,5 +1,6 @@
 using MedDistill.Distillation.AcwSkd;
 using MedDistill.Distillation.AffinityKd;
+using MedDistill.Distillation.Baselines;
 using MedDistill.Distillation.Emkd;
 using MedDistill.Distillation.Mskd;
 using MedDistill.Models;
@@ -13,17 +14,26 @@ public sealed record DistillationOptions
     public EmkdOptions Emkd { get; init; } = new();
     public MskdOptions Mskd { get; init; } = new();
     public AcwSkdOptions AcwSkd { get; init; } = new();
+    public KdOptions Kd { get; init; } = new();
+    public AtOptions At { get; init; } = new();
+    public SkdOptions Skd { get; init; } = new();
+    public CwdOptions Cwd { get; init; } = new();
+    public ByotOptions Byot { get; init; } = new();
 }
 
 /// <summary>Resolves distillation methods by name, as configurations and the CLI spell them.</summary>
 public static class DistillationMethods
 {
-    /// <summary>Registered names: <c>none</c>, <c>affinity-kd</c>, <c>emkd</c>, <c>mskd</c>, <c>acw-skd</c>.</summary>
+    /// <summary>Registered names: <c>none</c>, <c>affinity-kd</c>, <c>emkd</c>, <c>mskd</c>, <c>acw-skd</c>, and the ACW-SKD paper's
+    /// baselines <c>kd</c>, <c>at</c>, <c>skd</c>, <c>cwd</c>, <c>byot</c>.</summary>
     public static IReadOnlyList<string> Names { get; } =
-        [NoDistillation.MethodName, AffinityKdMethod.MethodName, EmkdMethod.MethodName, MskdMethod.MethodName, AcwSkdMethod.MethodName];
+    [
+        NoDistillation.MethodName, AffinityKdMethod.MethodName, EmkdMethod.MethodName, MskdMethod.MethodName, AcwSkdMethod.MethodName,
+        KdMethod.MethodName, AtMethod.MethodName, SkdMethod.MethodName, CwdMethod.MethodName, ByotMethod.MethodName,
+    ];
 
     /// <summary>Methods that learn from the network's own branches (no teacher run): a train run may use them.</summary>
-    public static IReadOnlyList<string> SelfDistillation { get; } = [AcwSkdMethod.MethodName];
+    public static IReadOnlyList<string> SelfDistillation { get; } = [AcwSkdMethod.MethodName, ByotMethod.MethodName];
 
     public static bool IsSelfDistillation(string? name) =>
         name is not null && SelfDistillation.Contains(name.Trim().ToLowerInvariant());
@@ -32,7 +42,8 @@ public static class DistillationMethods
     /// Builds the method <paramref name="name"/> (case-insensitive) for this student and teacher. Affinity-KD with KMM
     /// probes both networks once (no_grad, eval mode, modes restored) to size its adapter, which it puts on the student's
     /// device and dtype; so does MSKD for each FFD tap pair whose channel counts differ. The caller disposes the method
-    /// (which disposes the adapters). ACW-SKD is self-distillation: it probes only the student and accepts a null teacher.
+    /// (which disposes the adapters); so do CWD on taps of unequal width and BYOT with its hint. ACW-SKD and BYOT are
+    /// self-distillation: they probe only the student and accept a null teacher.
     /// </summary>
     public static IDistillationMethod Create(string name, DistillationOptions? options, SegmentationModel student, SegmentationModel? teacher)
     {
@@ -40,7 +51,7 @@ public static class DistillationMethods
         ArgumentNullException.ThrowIfNull(student);
         options ??= new DistillationOptions();
         var key = name.Trim().ToLowerInvariant();
-        if (key != AcwSkdMethod.MethodName) ArgumentNullException.ThrowIfNull(teacher);
+        if (!IsSelfDistillation(key)) ArgumentNullException.ThrowIfNull(teacher);
         return key switch
         {
             NoDistillation.MethodName => new NoDistillation(),
@@ -48,6 +59,11 @@ public static class DistillationMethods
             EmkdMethod.MethodName => new EmkdMethod(options.Emkd, student, teacher!),
             MskdMethod.MethodName => new MskdMethod(options.Mskd, student, teacher!),
             AcwSkdMethod.MethodName => new AcwSkdMethod(options.AcwSkd, student),
+            KdMethod.MethodName => new KdMethod(options.Kd),
+            AtMethod.MethodName => new AtMethod(options.At, student, teacher!),
+            SkdMethod.MethodName => new SkdMethod(options.Skd, student, teacher!),
+            CwdMethod.MethodName => new CwdMethod(options.Cwd, student, teacher!),
+            ByotMethod.MethodName => new ByotMethod(options.Byot, student),
             _ => throw new ArgumentException($"unknown distillation method '{name}'; known methods: {string.Join(", ", Names)}", nameof(name)),
         };
     }

@@ -48,7 +48,7 @@ public class SelfDistillationRunTests
         var store = ExperimentFixture.NewStore();
         var spec = SpecOverrides.Apply(ExperimentFixture.Tiny(), ["method.name=affinity-kd"]);
         var e = Assert.Throws<ArgumentException>(() => PreparedRun.Prepare(spec, store, ExperimentFixture.DataDir))!;
-        Assert.That(e.Message, Does.StartWith("method.name:").And.Contain("self-distillation method (acw-skd)"));
+        Assert.That(e.Message, Does.StartWith("method.name:").And.Contain("self-distillation method (acw-skd, byot)"));
         var bad = SpecOverrides.Apply(Spec(), ["method.options.terms=aux+nope"]);
         Assert.That(() => PreparedRun.Prepare(bad, store, ExperimentFixture.DataDir), Throws.ArgumentException.With.Message.StartWith("method"));
     }

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using MedDistill.Distillation;
 using MedDistill.Distillation.AffinityKd;
+using MedDistill.Distillation.Baselines;
 using MedDistill.Distillation.Losses;
 using MedDistill.Experiments.Runs;
 using MedDistill.Models;
@@ -68,6 +69,11 @@ public sealed class Objective : IDisposable
                     [Distillation.Emkd.EmkdMethod.PixelTerm, Distillation.Emkd.EmkdMethod.ImportanceMapTerm, Distillation.Emkd.EmkdMethod.RegionAffinityTerm],
                 Distillation.Mskd.MskdMethod.MethodName => [Distillation.Mskd.MskdMethod.FilteringTerm, Distillation.Mskd.MskdMethod.GraphTerm],
                 Distillation.AcwSkd.AcwSkdMethod.MethodName => Distillation.AcwSkd.AcwSkdTermNames.Format(options.AcwSkd.Terms).Split('+'),
+                KdMethod.MethodName => [KdMethod.Term],
+                AtMethod.MethodName => [AtMethod.Term],
+                SkdMethod.MethodName => options.Skd.TermList,
+                CwdMethod.MethodName => [CwdMethod.Term],
+                ByotMethod.MethodName => options.Byot.TermList,
                 _ => [],
             });
         }
@@ -123,10 +129,34 @@ public sealed class Objective : IDisposable
                 acw.Validate();
                 options = options with { AcwSkd = acw };
                 break;
+            case KdMethod.MethodName:
+                options = options with { Kd = BindValid<KdOptions>(method.Options, o => o.Validate()) };
+                break;
+            case AtMethod.MethodName:
+                options = options with { At = BindValid<AtOptions>(method.Options, o => o.Validate()) };
+                break;
+            case SkdMethod.MethodName:
+                options = options with { Skd = BindValid<SkdOptions>(method.Options, o => o.Validate()) };
+                break;
+            case CwdMethod.MethodName:
+                options = options with { Cwd = BindValid<CwdOptions>(method.Options, o => o.Validate()) };
+                break;
+            case ByotMethod.MethodName:
+                options = options with { Byot = BindValid<ByotOptions>(method.Options, o => o.Validate()) };
+                break;
             default:
                 if (method.Options is { Count: > 0 }) throw new ArgumentException($"method.options: method {name} has no options");
                 break;
         }
+        return options;
+    }
+
+    /// <summary>The baselines' options: bound (defaults when absent) and validated, a bad value reported as method.options.</summary>
+    private static T BindValid<T>(JsonObject? node, Action<T> validate) where T : class, new()
+    {
+        var options = Bind<T>(node, "method.options") ?? new T();
+        try { validate(options); }
+        catch (ArgumentException e) { throw new ArgumentException($"method.options: {e.Message}"); }
         return options;
     }
 
