@@ -39,7 +39,7 @@ public sealed record CachedCase
     public int Width => Shape[2];
 }
 
-/// <summary>The cache's <c>index.json</c>: the recipe and its hash, and every case's provenance and arrays.</summary>
+/// <summary>The cache's <c>index.json</c>: the recipe and its hash, every case's provenance and arrays, and the data set's lists.</summary>
 public sealed record CacheIndex
 {
     public const string FileName = "index.json";
@@ -51,6 +51,20 @@ public sealed record CacheIndex
     public required PreprocessRecipe Recipe { get; init; }
     public required string RecipeHash { get; init; }
     public required IReadOnlyList<CachedCase> Cases { get; init; }
+
+    /// <summary>
+    /// The data set's own split from its list files (<see cref="DatasetSource.Lists"/>: role "train"/"test" → case ids in
+    /// list order); null when it ships none. Kept here, not in the recipe, so it is not hashed: the prostate recipe hash and
+    /// the run ids built on it stay as they were, and an index written before lists existed (no "lists" key) still loads.
+    /// Omitted from the JSON when null, so a prostate index.json is byte-for-byte what it was.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? Lists { get; init; }
+
+    /// <summary>True when both are null or both hold the same roles with the same ids in the same order.</summary>
+    public static bool SameLists(IReadOnlyDictionary<string, IReadOnlyList<string>>? a, IReadOnlyDictionary<string, IReadOnlyList<string>>? b) =>
+        a is null || b is null ? a is null && b is null
+            : a.Count == b.Count && a.All(p => b.TryGetValue(p.Key, out var ids) && ids.SequenceEqual(p.Value, StringComparer.Ordinal));
 
     internal static readonly JsonSerializerOptions Json = new()
     {

@@ -105,10 +105,11 @@ public static class Preprocessor
         int removed = previous is null ? 0 : previous.Cases.Count(c => !currentIds.Contains(c.Id));
         bool changed = previous is null || previous.RecipeHash != recipeHash || built > 0 || removed > 0 || refreshed.Any(r => r)
                        || previous.Dataset != source.Name || previous.SourceRoot != source.Root
+                       || !CacheIndex.SameLists(previous.Lists, source.Lists)
                        || !previous.Cases.Select(c => c.Id).SequenceEqual(source.Cases.Select(c => c.Id));
         if (changed)
         {
-            var index = new CacheIndex { Dataset = source.Name, SourceRoot = source.Root, Recipe = recipe, RecipeHash = recipeHash, Cases = results };
+            var index = new CacheIndex { Dataset = source.Name, SourceRoot = source.Root, Recipe = recipe, RecipeHash = recipeHash, Cases = results, Lists = source.Lists };
             index.Write(cacheDir);
             DeleteUnreferenced(cacheDir, index);
         }

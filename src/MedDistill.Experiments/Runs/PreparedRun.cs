@@ -115,14 +115,11 @@ public sealed class PreparedRun
         if (h % multiple != 0 || w % multiple != 0)
             Fail("model.name", $"{m.Name} needs height and width multiples of {multiple}, but the cache's slices are {h}×{w} (preprocess with another --size)");
 
+        if (cache.Recipe.ClassCount != m.Classes)
+            Fail("model.classes", $"{m.Classes} differs from the {cache.Recipe.ClassCount} classes of the cache at {cacheDir} (recipe {cache.Recipe.Dataset}; background counts as one)");
+
         var sp = d.Split;
-        if (sp.Protocol != "loso") Fail("data.split.protocol", $"'{sp.Protocol}' is not known (loso = leave-one-site-out)");
-        try
-        {
-            split = Splitter.LeaveOneSiteOut(cache.Cases.Select(c => new CaseRef(c.Id, c.Site)), sp.Target, SiteMapping.Default, sp.ValidationFraction, sp.Seed);
-        }
-        catch (ArgumentException e) { throw new ArgumentException($"data.split: {e.Message}"); }
-        if (split[DataSplit.Train].Count == 0) Fail("data.split", "leaves no training cases");
+        split = RunSplits.Build(sp, cache, cacheDir);
 
         // Teacher
         teacher = null;
@@ -138,7 +135,9 @@ public sealed class PreparedRun
             if (!teacher.IsFinished) Fail("teacher", $"run {spec.Teacher} ({teacherSpec.Model.Name}) has not finished; train it first (meddistill train --run {spec.Teacher})");
             if (teacherSpec.Data.Dataset != d.Dataset || teacherSpec.Data.RecipeHash != cache.RecipeHash)
                 Fail("teacher", $"run {spec.Teacher} was trained on another data set or recipe ({teacherSpec.Data.Dataset})");
-            if (SiteMapping.Default.Resolve(teacherSpec.Data.Split.Target) != SiteMapping.Default.Resolve(sp.Target))
+            if (teacherSpec.Data.Split.Protocol != sp.Protocol)
+                Fail("teacher", $"run {spec.Teacher} was split by protocol {teacherSpec.Data.Split.Protocol}, this run by {sp.Protocol}");
+            if (!RunSplits.SameTarget(sp.Protocol, teacherSpec.Data.Split.Target, sp.Target))
                 Fail("teacher", $"run {spec.Teacher} was trained for target {teacherSpec.Data.Split.Target}, so it has seen this run's test site {sp.Target}");
             if (teacherSpec.Model.Classes != m.Classes) Fail("teacher", $"run {spec.Teacher} predicts {teacherSpec.Model.Classes} classes, the student {m.Classes}");
             if (teacherSpec.Data.Channels != d.Channels) Fail("teacher", $"run {spec.Teacher} reads {teacherSpec.Data.Channels} channels, the student {d.Channels}");
