@@ -66,10 +66,10 @@ public static class AcwSkdExperiment
     public static readonly ExperimentProfile PhantomProfile = new()
     {
         Name = "phantom",
-        Description = "the built-in Synapse-like and FLARE22-like CT phantoms at 64×64, U-Net reference at width 0.25, ResNet18-UNet student at 0.25, batch 8, Adam 0.003 with cosine decay, 600 steps, validation every 100; on 2 CPU cores",
+        Description = "the built-in Synapse-like and FLARE22-like CT phantoms at 64×64, U-Net reference at width 0.25, ResNet18-UNet student at 0.25, batch 8, Adam 0.003 with cosine decay, 1500 steps, validation every 150; on 2 CPU cores",
         Dataset = "phantom-abdomen", Cache = "phantom-abdomen-64", CacheSize = 64, Targets = ["synapse", "flare"],
         TeacherWidth = 0.25, StudentWidth = 0.25,
-        Schedule = new ScheduleSpec { Iterations = 600, BatchSize = 8, LearningRate = 0.003, LrSchedule = "cosine", ValidateEvery = 100 },
+        Schedule = new ScheduleSpec { Iterations = 1500, BatchSize = 8, LearningRate = 0.003, LrSchedule = "cosine", ValidateEvery = 150 },
         EmptySliceFraction = 1.0, ThreadsPerRun = 1,
     };
 
