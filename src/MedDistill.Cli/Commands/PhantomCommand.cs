@@ -5,10 +5,10 @@ using MedDistill.Data.Phantom;
 namespace MedDistill.Cli.Commands;
 
 /// <summary>
-/// <c>meddistill data phantom [prostate|abdomen|flare|laparoscopy|fundus]</c>: writes a built-in phantom into the data
+/// <c>meddistill data phantom [prostate|abdomen|flare|laparoscopy|fundus|liver]</c>: writes a built-in phantom into the data
 /// directory — the multi-site prostate MRI (<c>phantom-prostate</c>, the default, used when no real data is present),
-/// ACW-SKD's three sets (<c>phantom-abdomen</c>, <c>phantom-flare</c>, <c>phantom-laparoscopy</c>) or GKD's vessel set
-/// (<c>phantom-fundus</c>: CHASE_DB1, STARE, DRIVE). Idempotent: the same options find the
+/// ACW-SKD's three sets (<c>phantom-abdomen</c>, <c>phantom-flare</c>, <c>phantom-laparoscopy</c>) or GKD's two
+/// (<c>phantom-fundus</c>: CHASE_DB1, STARE, DRIVE; <c>phantom-liver</c>: CHAOS, LiTS). Idempotent: the same options find the
 /// existing files and write nothing.
 /// A subcommand of <c>data</c>; this file only builds the command.
 /// </summary>
@@ -31,16 +31,16 @@ public static class PhantomCommand
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON object" };
         var dataset = new Argument<string>("DATASET")
         {
-            Description = "prostate (six-site MRI, NIfTI), abdomen (Synapse as TransUNet ships it: npz slices + .npy.h5 volumes), flare (FLARE22 NIfTI), laparoscopy (M2caiSeg JPEG + colour PNG), fundus (CHASE_DB1 JPEG/PNG, STARE PPM.gz, DRIVE TIFF/GIF)",
+            Description = "prostate (six-site MRI, NIfTI), abdomen (Synapse as TransUNet ships it: npz slices + .npy.h5 volumes), flare (FLARE22 NIfTI), laparoscopy (M2caiSeg JPEG + colour PNG), fundus (CHASE_DB1 JPEG/PNG, STARE PPM.gz, DRIVE TIFF/GIF), liver (CHAOS DICOM + PNG, LiTS NIfTI)",
             Arity = ArgumentArity.ZeroOrOne,
             DefaultValueFactory = _ => "prostate",
         };
-        var size = new Option<int?>("--size") { Description = "abdomen/flare: in-plane matrix (default 64); laparoscopy: frame width (default 192, height 9/16 of it)" };
-        var slices = new Option<int?>("--slices") { Description = "abdomen/flare: slices per volume (default 24)" };
-        var flareCases = new Option<int?>("--cases") { Description = "flare: cases (default 50; the first 80 % are the training split)" };
+        var size = new Option<int?>("--size") { Description = "abdomen/flare/liver: in-plane matrix (default 64); laparoscopy: frame width (default 192, height 9/16 of it)" };
+        var slices = new Option<int?>("--slices") { Description = "abdomen/flare/liver: slices per volume (default 24)" };
+        var flareCases = new Option<int?>("--cases") { Description = "flare: cases (default 50; the first 80 % are the training split); liver: CHAOS patients and LiTS volumes each (default 20)" };
         var frames = new Option<int?>("--frames") { Description = "laparoscopy: training frames (default 24); test gets a third as many, trainval a sixth" };
         var imageScale = new Option<double?>("--scale") { Description = "fundus: fraction of each data set's real image size (default 1; 0.125 for quick runs)" };
-        var command = new Command("phantom", "Write a built-in phantom data set in the real data set's layout: prostate (default), abdomen, flare, laparoscopy, fundus")
+        var command = new Command("phantom", "Write a built-in phantom data set in the real data set's layout: prostate (default), abdomen, flare, laparoscopy, fundus, liver")
         {
             dataset, dataDir, seed, cases, minSlices, maxSlices, scale, size, slices, flareCases, frames, imageScale, json,
         };
@@ -95,8 +95,17 @@ public static class PhantomCommand
                             Scale = parse.GetValue(imageScale) ?? 1.0,
                         });
                         break;
+                    case "liver":
+                        if (parse.GetValue(frames) is not null) throw new ArgumentException("--frames does not apply to the liver phantom");
+                        int liverCases = abdomen.Cases ?? 20;
+                        result = LiverPhantom.Generate(root, new LiverPhantomOptions
+                        {
+                            Seed = seedGiven ? parse.GetValue(seed) : new LiverPhantomOptions().Seed,
+                            Size = abdomen.Size, Slices = abdomen.Slices, ChaosCases = Math.Min(liverCases, 20), LitsCases = liverCases,
+                        });
+                        break;
                     default:
-                        throw new ArgumentException($"unknown phantom \"{name}\"; one of: prostate, abdomen, flare, laparoscopy, fundus");
+                        throw new ArgumentException($"unknown phantom \"{name}\"; one of: prostate, abdomen, flare, laparoscopy, fundus, liver");
                 }
                 if (asJson)
                     Console.WriteLine(JsonSerializer.Serialize(new { directory = result.Directory, generated = result.Generated, optionsHash = result.OptionsHash, files = result.Files.Count }));

@@ -37,7 +37,12 @@ public static class BuiltinDatasets
         "synthetic retinal fundus images with vessel labels in CHASE_DB1, STARE and DRIVE layouts (GKD domain shift, no download)",
         "meddistill data phantom fundus");
 
-    private static readonly List<BuiltinDataset> Registered = [PhantomProstate, PhantomAbdomen, PhantomFlare, PhantomLaparoscopy, PhantomFundus];
+    public static readonly BuiltinDataset PhantomLiver = new(
+        "phantom-liver", "phantom-liver",
+        "synthetic liver CT: CHAOS-like DICOM slices + PNG masks (source) and LiTS-like NIfTI with tumours (target) (GKD, no download)",
+        "meddistill data phantom liver");
+
+    private static readonly List<BuiltinDataset> Registered = [PhantomProstate, PhantomAbdomen, PhantomFlare, PhantomLaparoscopy, PhantomFundus, PhantomLiver];
 
     public static IReadOnlyList<BuiltinDataset> All => Registered;
 

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace MedDistill.Data.Volumes;
 
 /// <summary>The image file formats <see cref="VolumeReader"/> reads.</summary>
-public enum VolumeFormat { Nifti, MetaImage, Npy, Npz, Hdf5, Png, Jpeg, Pnm, Gif, Tiff }
+public enum VolumeFormat { Nifti, MetaImage, Npy, Npz, Hdf5, Png, Jpeg, Pnm, Gif, Tiff, Dicom }
 
 /// <summary>
 /// One entry point for every format: <see cref="Read"/> picks the reader by the file's first bytes where the format
@@ -35,6 +35,7 @@ public static class VolumeReader
             VolumeFormat.Pnm => RetinaImage.ReadPnm(path, limits),
             VolumeFormat.Gif => RetinaImage.ReadGif(path, limits),
             VolumeFormat.Tiff => RetinaImage.ReadTiff(path, limits),
+            VolumeFormat.Dicom => Dicom.Read(path, limits),
             _ => throw new ArgumentOutOfRangeException(nameof(path)),
         };
     }
@@ -43,10 +44,13 @@ public static class VolumeReader
     {
         if (Directory.Exists(path)) throw new DataFormatException(path, "is a directory, not an image file");
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
-        Span<byte> head = stackalloc byte[8];
+        Span<byte> head = stackalloc byte[Dicom.PreambleLength + 4];
         int n;
         using (var file = File.OpenRead(path)) n = file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-        head = head[..n];
+        // DICOM's signature sits after a 128-byte preamble; every other format's is in the first 8 bytes.
+        if (Dicom.HasSignature(head[..n])) return VolumeFormat.Dicom;
+        head = head[..Math.Min(n, 8)];
+        n = head.Length;
         if (head.StartsWith(Npy.Magic)) return VolumeFormat.Npy;
         if (head.StartsWith("PK\x03\x04"u8) || head.StartsWith("PK\x05\x06"u8)) return VolumeFormat.Npz;
         if (Hdf5.HasSignature(head)) return VolumeFormat.Hdf5;
@@ -78,6 +82,7 @@ public static class VolumeReader
             ".ppm" or ".pgm" => VolumeFormat.Pnm,
             ".gif" => VolumeFormat.Gif,
             ".tif" or ".tiff" => VolumeFormat.Tiff,
+            ".dcm" => VolumeFormat.Dicom,
             _ => throw new DataFormatException(path, $"unknown image format (extension \"{ext}\", first bytes {Convert.ToHexString(head)}); readable: .nii, .nii.gz, .hdr/.img, .mhd/.mha, .npy, .npz, .h5, .png, .jpg, .ppm(.gz), .gif, .tif, .dcm"),
         };
     }
@@ -94,6 +99,7 @@ public static class VolumeReader
         VolumeFormat.Pnm => "ppm",
         VolumeFormat.Gif => "gif",
         VolumeFormat.Tiff => "tiff",
+        VolumeFormat.Dicom => "dicom",
         _ => format.ToString().ToLowerInvariant(),
     };
 }
