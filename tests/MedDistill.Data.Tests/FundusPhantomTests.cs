@@ -164,6 +164,9 @@ public class FundusPhantomTests : TempDirTest
         Assert.That(v.Shape, Is.EqualTo(new[] { 1, 2, 3 }));
         Assert.That(v.Data, Is.EqualTo(new float[] { 10, 20, 30, 200, 100, 0 }));
         Assert.That(VolumeInspector.Inspect(PathOf("hand.ppm"))["format"]!.GetValue<string>(), Is.EqualTo("ppm"));
+        // A P6 file keeps three channels even when every pixel is grey: the header, not the content, decides.
+        File.WriteAllBytes(PathOf("grey.ppm"), Encoding.ASCII.GetBytes("P6 1 1 255\n").Concat(new byte[] { 7, 7, 7 }).ToArray());
+        Assert.That(VolumeReader.Read(PathOf("grey.ppm")).Shape, Is.EqualTo(new[] { 1, 1, 3 }));
     }
 
     [TestCase("bad.tif")]

@@ -30,11 +30,13 @@ public static class RetinaImage
         limits ??= ReadLimits.Default;
         var bytes = ReadAll(path);
         if (bytes.Length >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) bytes = Gunzip(path, bytes, limits);
-        return ReadWithMagick(path, bytes, MagickFormat.Pnm, "PPM/PGM", limits, greyIfAllGrey: false);
+        // P5 (PGM) is one channel, P6 three, whatever the pixels hold: the header decides, as NumPy/PIL readers do.
+        bool pgm = bytes.Length >= 2 && bytes[0] == 'P' && bytes[1] == '5';
+        return ReadWithMagick(path, bytes, MagickFormat.Pnm, "PPM/PGM", limits, grey: pgm);
     }
 
     public static Volume ReadGif(string path, ReadLimits? limits = null) =>
-        ReadWithMagick(path, ReadAll(path), MagickFormat.Gif, "GIF", limits ?? ReadLimits.Default, greyIfAllGrey: true);
+        ReadWithMagick(path, ReadAll(path), MagickFormat.Gif, "GIF", limits ?? ReadLimits.Default, grey: null);
 
     public static Volume ReadTiff(string path, ReadLimits? limits = null)
     {
@@ -133,7 +135,7 @@ public static class RetinaImage
         return output.ToArray();
     }
 
-    private static Volume ReadWithMagick(string path, byte[] bytes, MagickFormat format, string name, ReadLimits limits, bool greyIfAllGrey)
+    private static Volume ReadWithMagick(string path, byte[] bytes, MagickFormat format, string name, ReadLimits limits, bool? grey)
     {
         if (bytes.Length == 0) throw new DataFormatException(path, $"is empty, not a {name} image");
         // The format is named, never sniffed: Magick then uses only that one coder whatever the bytes claim.
@@ -147,11 +149,12 @@ public static class RetinaImage
             int width = (int)image.Width, height = (int)image.Height;
             using var pixels = image.GetPixelsUnsafe();
             var rgb = pixels.ToByteArray(PixelMapping.RGB) ?? throw new DataFormatException(path, $"{name}: no pixels");
-            bool grey = greyIfAllGrey ? AllGrey(rgb) : image.ColorSpace == ColorSpace.Gray || image.ColorType is ColorType.Grayscale or ColorType.Bilevel;
-            var data = new float[grey ? width * height : rgb.Length];
-            if (grey) for (int i = 0; i < data.Length; i++) data[i] = rgb[3 * i];
+            // A GIF has only a palette, so one whose colours are all grey is a greyscale image (DRIVE's masks).
+            bool oneChannel = grey ?? AllGrey(rgb);
+            var data = new float[oneChannel ? width * height : rgb.Length];
+            if (oneChannel) for (int i = 0; i < data.Length; i++) data[i] = rgb[3 * i];
             else for (int i = 0; i < data.Length; i++) data[i] = rgb[i];
-            return new Volume(data, grey ? [height, width] : [height, width, 3], null, VoxelType.UInt8);
+            return new Volume(data, oneChannel ? [height, width] : [height, width, 3], null, VoxelType.UInt8);
         }
         catch (MagickException e) { throw new DataFormatException(path, $"not a readable {name} image, or corrupt or truncated (Magick.NET: {e.Message})", e); }
     }
