@@ -5,9 +5,10 @@ using MedDistill.Data.Phantom;
 namespace MedDistill.Cli.Commands;
 
 /// <summary>
-/// <c>meddistill data phantom [prostate|abdomen|flare|laparoscopy]</c>: writes a built-in phantom into the data directory —
-/// the multi-site prostate MRI (<c>phantom-prostate</c>, the default, used when no real data is present) or ACW-SKD's three
-/// sets (<c>phantom-abdomen</c>, <c>phantom-flare</c>, <c>phantom-laparoscopy</c>). Idempotent: the same options find the
+/// <c>meddistill data phantom [prostate|abdomen|flare|laparoscopy|fundus|liver]</c>: writes a built-in phantom into the data
+/// directory — the multi-site prostate MRI (<c>phantom-prostate</c>, the default, used when no real data is present),
+/// ACW-SKD's three sets (<c>phantom-abdomen</c>, <c>phantom-flare</c>, <c>phantom-laparoscopy</c>) or GKD's two
+/// (<c>phantom-fundus</c>: CHASE_DB1, STARE, DRIVE; <c>phantom-liver</c>: CHAOS, LiTS). Idempotent: the same options find the
 /// existing files and write nothing.
 /// A subcommand of <c>data</c>; this file only builds the command.
 /// </summary>
@@ -30,17 +31,18 @@ public static class PhantomCommand
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON object" };
         var dataset = new Argument<string>("DATASET")
         {
-            Description = "prostate (six-site MRI, NIfTI), abdomen (Synapse as TransUNet ships it: npz slices + .npy.h5 volumes), flare (FLARE22 NIfTI), laparoscopy (M2caiSeg JPEG + colour PNG)",
+            Description = "prostate (six-site MRI, NIfTI), abdomen (Synapse as TransUNet ships it: npz slices + .npy.h5 volumes), flare (FLARE22 NIfTI), laparoscopy (M2caiSeg JPEG + colour PNG), fundus (CHASE_DB1 JPEG/PNG, STARE PPM.gz, DRIVE TIFF/GIF), liver (CHAOS DICOM + PNG, LiTS NIfTI)",
             Arity = ArgumentArity.ZeroOrOne,
             DefaultValueFactory = _ => "prostate",
         };
-        var size = new Option<int?>("--size") { Description = "abdomen/flare: in-plane matrix (default 64); laparoscopy: frame width (default 192, height 9/16 of it)" };
-        var slices = new Option<int?>("--slices") { Description = "abdomen/flare: slices per volume (default 24)" };
-        var flareCases = new Option<int?>("--cases") { Description = "flare: cases (default 50; the first 80 % are the training split)" };
+        var size = new Option<int?>("--size") { Description = "abdomen/flare/liver: in-plane matrix (default 64); laparoscopy: frame width (default 192, height 9/16 of it)" };
+        var slices = new Option<int?>("--slices") { Description = "abdomen/flare/liver: slices per volume (default 24)" };
+        var flareCases = new Option<int?>("--cases") { Description = "flare: cases (default 50; the first 80 % are the training split); liver: CHAOS patients and LiTS volumes each (default 20)" };
         var frames = new Option<int?>("--frames") { Description = "laparoscopy: training frames (default 24); test gets a third as many, trainval a sixth" };
-        var command = new Command("phantom", "Write a built-in phantom data set in the real data set's layout: prostate (default), abdomen, flare, laparoscopy")
+        var imageScale = new Option<double?>("--scale") { Description = "fundus: fraction of each data set's real image size (default 1; 0.125 for quick runs)" };
+        var command = new Command("phantom", "Write a built-in phantom data set in the real data set's layout: prostate (default), abdomen, flare, laparoscopy, fundus, liver")
         {
-            dataset, dataDir, seed, cases, minSlices, maxSlices, scale, size, slices, flareCases, frames, json,
+            dataset, dataDir, seed, cases, minSlices, maxSlices, scale, size, slices, flareCases, frames, imageScale, json,
         };
         command.SetAction(parse =>
         {
@@ -52,6 +54,7 @@ public static class PhantomCommand
                 var seedGiven = parse.GetResult(seed) is { Implicit: false };
                 if (name != "prostate" && parse.GetValue(cases) is not null)
                     throw new ArgumentException("--cases-per-site applies to the prostate phantom only");
+                if (name != "fundus" && parse.GetValue(imageScale) is not null) throw new ArgumentException("--scale applies to the fundus phantom only");
                 if (name == "prostate")
                 {
                     if (parse.GetValue(size) is not null || parse.GetValue(slices) is not null || parse.GetValue(flareCases) is not null || parse.GetValue(frames) is not null)
@@ -83,8 +86,26 @@ public static class PhantomCommand
                             TrainFrames = train, TestFrames = Math.Max(1, train / 3), TrainValFrames = train / 6,
                         });
                         break;
+                    case "fundus":
+                        if (parse.GetValue(size) is not null || parse.GetValue(slices) is not null || abdomen.Cases is not null || parse.GetValue(frames) is not null)
+                            throw new ArgumentException("the fundus phantom takes --scale, not --size, --slices, --cases or --frames");
+                        result = FundusPhantom.Generate(root, new FundusPhantomOptions
+                        {
+                            Seed = seedGiven ? parse.GetValue(seed) : new FundusPhantomOptions().Seed,
+                            Scale = parse.GetValue(imageScale) ?? 1.0,
+                        });
+                        break;
+                    case "liver":
+                        if (parse.GetValue(frames) is not null) throw new ArgumentException("--frames does not apply to the liver phantom");
+                        int liverCases = abdomen.Cases ?? 20;
+                        result = LiverPhantom.Generate(root, new LiverPhantomOptions
+                        {
+                            Seed = seedGiven ? parse.GetValue(seed) : new LiverPhantomOptions().Seed,
+                            Size = abdomen.Size, Slices = abdomen.Slices, ChaosCases = Math.Min(liverCases, 20), LitsCases = liverCases,
+                        });
+                        break;
                     default:
-                        throw new ArgumentException($"unknown phantom \"{name}\"; one of: prostate, abdomen, flare, laparoscopy");
+                        throw new ArgumentException($"unknown phantom \"{name}\"; one of: prostate, abdomen, flare, laparoscopy, fundus, liver");
                 }
                 if (asJson)
                     Console.WriteLine(JsonSerializer.Serialize(new { directory = result.Directory, generated = result.Generated, optionsHash = result.OptionsHash, files = result.Files.Count }));

@@ -32,7 +32,17 @@ public static class BuiltinDatasets
         "synthetic laparoscopy frames with colour masks, M2caiSeg layout (no preprocessing recipe yet)",
         "meddistill data phantom laparoscopy");
 
-    private static readonly List<BuiltinDataset> Registered = [PhantomProstate, PhantomAbdomen, PhantomFlare, PhantomLaparoscopy];
+    public static readonly BuiltinDataset PhantomFundus = new(
+        "phantom-fundus", "phantom-fundus",
+        "synthetic retinal fundus images with vessel labels in CHASE_DB1, STARE and DRIVE layouts (GKD domain shift, no download)",
+        "meddistill data phantom fundus");
+
+    public static readonly BuiltinDataset PhantomLiver = new(
+        "phantom-liver", "phantom-liver",
+        "synthetic liver CT: CHAOS-like DICOM slices + PNG masks (source) and LiTS-like NIfTI with tumours (target) (GKD, no download)",
+        "meddistill data phantom liver");
+
+    private static readonly List<BuiltinDataset> Registered = [PhantomProstate, PhantomAbdomen, PhantomFlare, PhantomLaparoscopy, PhantomFundus, PhantomLiver];
 
     public static IReadOnlyList<BuiltinDataset> All => Registered;
 

@@ -60,6 +60,19 @@ public static class RasterImage
     /// <summary>PNG bytes of R, G, B pixels (lossless: a mask's colours survive exactly).</summary>
     public static byte[] EncodePng(ReadOnlySpan<byte> rgb, int width, int height) => Encode(rgb, width, height, SKEncodedImageFormat.Png, 100);
 
+    /// <summary>Greyscale PNG bytes of one byte a pixel (binary vessel labels: read back as (H, W), not (H, W, 3)).</summary>
+    public static byte[] EncodeGreyPng(ReadOnlySpan<byte> grey, int width, int height)
+    {
+        if (width < 1 || height < 1 || grey.Length != (long)width * height)
+            throw new ArgumentException($"{width}×{height} grey pixels need {(long)width * height} bytes, got {grey.Length}", nameof(grey));
+        var info = new SKImageInfo(width, height, SKColorType.Gray8, SKAlphaType.Opaque);
+        using var image = SKImage.FromPixelCopy(info, grey.ToArray(), info.RowBytes)
+            ?? throw new InvalidOperationException($"SkiaSharp could not take {width}×{height} grey pixels");
+        using var data = image.Encode(SKEncodedImageFormat.Png, 100)
+            ?? throw new InvalidOperationException($"SkiaSharp could not encode {width}×{height} grey pixels as PNG");
+        return data.ToArray();
+    }
+
     /// <summary>Baseline JPEG bytes of R, G, B pixels at <paramref name="quality"/> (1–100).</summary>
     public static byte[] EncodeJpeg(ReadOnlySpan<byte> rgb, int width, int height, int quality = 90) => Encode(rgb, width, height, SKEncodedImageFormat.Jpeg, quality);
 
