@@ -92,6 +92,26 @@ public sealed class AbdomenPreprocessingTests
     }
 
     [Test]
+    public void FlareWithoutListFiles_TrainsOnTheFirstEightyPercentInCaseOrder()
+    {
+        // The real FLARE22 training archive ships no split: a copy of the phantom without its list files stands in.
+        var copy = Path.Combine(root, "flare-no-lists");
+        foreach (var dir in new[] { "imagesTr", "labelsTr" })
+        {
+            Directory.CreateDirectory(Path.Combine(copy, dir));
+            foreach (var f in Directory.GetFiles(Path.Combine(flare.Directory, dir))) File.Copy(f, Path.Combine(copy, dir, Path.GetFileName(f)));
+        }
+        var source = DatasetLayouts.Discover(copy, "flare22");
+        Assert.That(source.Lists!["train"], Is.EqualTo(new[] { "FLARE22_Tr_0001", "FLARE22_Tr_0002", "FLARE22_Tr_0003" }), "round(0.8 × 4) = 3");
+        Assert.That(source.Lists["test"], Is.EqualTo(new[] { "FLARE22_Tr_0004" }));
+        var fifty = Enumerable.Range(1, 50).Select(i => $"FLARE22_Tr_{i:D4}").ToList();
+        var split = FlareLayout.DefaultLists(fifty);
+        Assert.That((split["train"].Count, split["test"][0]), Is.EqualTo((40, "FLARE22_Tr_0041")), "40/10 for the real 50 cases");
+        Assert.That(PreprocessRecipe.ByDataset["flare22"].Hash(), Is.EqualTo(PreprocessRecipe.Flare.Hash()));
+        Assert.That(PreprocessRecipe.ByDataset["synapse"].ClassCount, Is.EqualTo(9));
+    }
+
+    [Test]
     public void SynapseDiscovery_GroupsTrainingSlicesIntoCases_AndReadsTestVolumes()
     {
         var source = DatasetLayouts.Discover(synapse.Directory, "phantom-abdomen");

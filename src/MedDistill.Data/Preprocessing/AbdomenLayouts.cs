@@ -33,7 +33,21 @@ public static partial class FlareLayout
             cases.Add(new SourceCase(id, Site, id, image, label));
         }
         if (cases.Count == 0) throw new InvalidDataException($"{full}: no imagesTr/<case>_0000.nii(.gz) images found");
-        return new DatasetSource(name ?? Path.GetFileName(full), full, cases) { Lists = ListFiles.Read(full, "train.txt", "test.txt", id => id) };
+        var lists = ListFiles.Read(full, "train.txt", "test.txt", id => id) ?? DefaultLists(cases.Select(c => c.Id).ToList());
+        return new DatasetSource(name ?? Path.GetFileName(full), full, cases) { Lists = lists };
+    }
+
+    /// <summary>Share of the cases, in case order, that trains when the folder has no train.txt/test.txt.</summary>
+    public const double DefaultTrainShare = 0.8;
+
+    /// <summary>
+    /// FLARE22 ships its 50 labelled cases without a split, and the split the ACW-SKD lab used (40/10) is not public: without
+    /// list files the first 80 % in case order train and the rest test (40/10 for the 50 cases), the rule the phantom writes too.
+    /// </summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> DefaultLists(IReadOnlyList<string> ids)
+    {
+        int train = (int)Math.Round(ids.Count * DefaultTrainShare, MidpointRounding.AwayFromZero);
+        return new Dictionary<string, IReadOnlyList<string>> { ["train"] = ids.Take(train).ToList(), ["test"] = ids.Skip(train).ToList() };
     }
 
     private static Dictionary<string, string> Index(string dir, Regex pattern)

@@ -137,6 +137,8 @@ public sealed record PreprocessRecipe
         ["multisite-prostate"] = Prostate,
         ["phantom-abdomen"] = PhantomAbdomen,
         ["phantom-flare"] = PhantomFlare,
+        ["synapse"] = Synapse,
+        ["flare22"] = Flare,
     };
 
     /// <summary>Format of the cache this recipe produces; part of the hash, bumped when the preprocessing code's output changes.</summary>
