@@ -211,10 +211,29 @@ function Invoke-Main([string[]]$Arguments) {
     $known = @(& dotnet $md papers --ids)
     $papers = if ($paper -eq 'all') { $known } elseif ($paper -in $known) { @($paper) } else { Stop-Build 2 "--paper ${paper}: use all or one of: $($known -join ' ')" }
     if ($target -eq 'sensitivity') { $tables += '-p:Study=sensitivity' }
+    # Each paper's profile (its default unless --profile names one it has) and whether it has the target's table.
+    $chosen = @()
     foreach ($p in $papers) {
-        if (-not $named) { $profile = (& dotnet $md papers --default-profile $p | Select-Object -Last 1) }
+        if (-not $named) { $prof = (& dotnet $md papers --default-profile $p | Select-Object -Last 1) }
         elseif ($named -notin @(& dotnet $md papers --profiles $p)) { Say "paper $p has no profile ${named}: skipped"; continue }
-        else { $profile = $named }
+        else { $prof = $named }
+        if ($target -notin @('all', 'prepare', 'plan') -and $target -notin @(& dotnet $md papers --tables $p)) { Say "paper $p has no ${target}: skipped"; continue }
+        $chosen += , @($p, $prof)
+    }
+    # Several papers: plan them all first and give their runs one progress manifest, so the progress line covers the job.
+    $graphProps = @()
+    if (-not $dry -and $chosen.Count -gt 1 -and $target -eq 'all') {
+        $plans = @()
+        foreach ($c in $chosen) {
+            Invoke-Checked dotnet (@('msbuild', 'build/pipeline.proj', '-nologo', '-v:quiet', '-clp:NoSummary', '-t:Plan', "-p:Paper=$($c[0])", "-p:Profile=$($c[1])", "-p:Jobs=$jobs") + $seedProps)
+            $plans += (Join-Path $Root "build/obj/$($c[0])/$($c[1])")
+        }
+        $jobDir = Join-Path $Root 'build/obj/main-job'
+        Invoke-Checked dotnet (@($md, 'pipeline', 'graph', '--out', $jobDir, '--jobs', "$jobs") + $plans)
+        $graphProps = @("-p:PlanArgs=--graph-dir $jobDir")
+    }
+    foreach ($c in $chosen) {
+        $p = $c[0]; $profile = $c[1]
         if ($dry) {
             Say "dry run: paper $p, profile $profile, target $target (nothing is trained)"
             Invoke-Checked dotnet (@('msbuild', 'build/pipeline.proj', '-nologo', '-v:minimal', '-clp:NoSummary', '-t:DryRun', "-p:Paper=$p", "-p:Profile=$profile") + $tables)
@@ -229,7 +248,7 @@ function Invoke-Main([string[]]$Arguments) {
         if ($target -eq 'table1') { continue }
         $watch = [System.Diagnostics.Stopwatch]::StartNew()
         Say "pipeline: paper $p, profile $profile, target $target, $jobs parallel runs (build/pipeline.proj)"
-        Invoke-Checked dotnet (@('msbuild', 'build/pipeline.proj', '-nologo', '-v:minimal', '-clp:NoSummary', "-m:$jobs", "-t:$($targets[$target])", "-p:Paper=$p", "-p:Profile=$profile", "-p:Jobs=$jobs") + $tables)
+        Invoke-Checked dotnet (@('msbuild', 'build/pipeline.proj', '-nologo', '-v:minimal', '-clp:NoSummary', "-m:$jobs", "-t:$($targets[$target])", "-p:Paper=$p", "-p:Profile=$profile", "-p:Jobs=$jobs") + $tables + $graphProps)
         Say "pipeline $p done in $([int]$watch.Elapsed.TotalSeconds) s; tables in paper-tables/$p/$profile/"
     }
 }

@@ -210,12 +210,29 @@ cmd_main() {
   fi
   local study_props=()
   [ "$target" = sensitivity ] && study_props+=("-p:Study=sensitivity")
-  local named="$profile"
+  local named="$profile" chosen=() plans=() graph_props=()
+  # Each paper's profile (its default unless --profile names one it has) and whether it has the target's table.
   for p in $papers; do
     if [ -z "$named" ]; then profile="$("$md" papers --default-profile "$p")"
     elif ! "$md" papers --profiles "$p" | grep -qx -- "$named"; then
       say "paper $p has no profile $named ($("$md" papers --profiles "$p" | tr '\n' ' ')): skipped"; continue
     else profile="$named"; fi
+    case "$target" in all|prepare|plan) ;;
+      *) "$md" papers --tables "$p" | grep -qx -- "$target" || { say "paper $p has no $target: skipped"; continue; } ;;
+    esac
+    chosen+=("$p:$profile")
+  done
+  # Several papers: plan them all first and give their runs one progress manifest, so the progress line covers the job.
+  if [ "$dry" != 1 ] && [ "${#chosen[@]}" -gt 1 ] && [ "$target" = all ]; then
+    for pp in "${chosen[@]}"; do
+      dotnet msbuild build/pipeline.proj -nologo -v:quiet -clp:NoSummary -t:Plan -p:Paper="${pp%%:*}" -p:Profile="${pp#*:}" -p:Jobs="$jobs" "${seed_props[@]}"
+      plans+=("$root/build/obj/${pp%%:*}/${pp#*:}")
+    done
+    "$md" pipeline graph --out "$root/build/obj/main-job" --jobs "$jobs" "${plans[@]}"
+    graph_props+=("-p:PlanArgs=--graph-dir $root/build/obj/main-job")
+  fi
+  for pp in "${chosen[@]}"; do
+    p="${pp%%:*}"; profile="${pp#*:}"
     if [ "$dry" = 1 ]; then
       say "dry run: paper $p, profile $profile, target $target (nothing is trained)"
       dotnet msbuild build/pipeline.proj -nologo -v:minimal -clp:NoSummary -t:DryRun -p:Paper="$p" -p:Profile="$profile" \
@@ -233,7 +250,7 @@ cmd_main() {
     local started=$SECONDS
     say "pipeline: paper $p, profile $profile, target $target, $jobs parallel runs (build/pipeline.proj)"
     dotnet msbuild build/pipeline.proj -nologo -v:minimal -clp:NoSummary -m:"$jobs" -t:"$targets" -p:Paper="$p" -p:Profile="$profile" \
-      -p:Jobs="$jobs" $(tables_of "$target") "${study_props[@]}" "${seed_props[@]}"
+      -p:Jobs="$jobs" $(tables_of "$target") "${study_props[@]}" "${seed_props[@]}" "${graph_props[@]}"
     say "pipeline $p done in $((SECONDS - started)) s; tables in paper-tables/$p/$profile/"
   done
   [ "$dry" = 1 ] || [ "$target" = table1 ] || "$md" runs list | tail -n +1 | awk 'NR == 1 || /Failed|Interrupted|Running/' | head -n 20

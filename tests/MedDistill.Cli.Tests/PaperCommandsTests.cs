@@ -112,4 +112,38 @@ public class PaperCommandsTests
         Assert.That(commands.Where(c => c.Contains(" tables ", StringComparison.Ordinal)), Has.All.Contains("tables $(Paper) "));
         Assert.That(string.Concat(commands), Does.Not.Contain("affinity-kd"), "no paper is named in the graph itself");
     }
+
+    /// <summary>
+    /// The main job's papers share one progress manifest: `pipeline graph` joins their plans' manifests, and a plan made
+    /// with `--graph-dir` points every run's progress at it.
+    /// </summary>
+    [Test]
+    public void SeveralPlans_ShareOneProgressManifest()
+    {
+        var work = Directory.CreateTempSubdirectory("md-paper-graph-").FullName;
+        try
+        {
+            string affinity = Path.Combine(work, "affinity"), acw = Path.Combine(work, "acw"), job = Path.Combine(work, "job");
+            var (code, _, stderr) = CliRunner.Run("pipeline", "plan", "--paper", "affinity-kd", "--profile", "smoke", "--tables", "table3",
+                "--out", affinity, "--runs-dir", runsDir, "--data-dir", dataDir, "--graph-dir", job);
+            Assert.That(code, Is.EqualTo(0), stderr);
+            (code, _, stderr) = CliRunner.Run("pipeline", "plan", "--paper", "acw-skd", "--profile", "smoke", "--out", acw, "--runs-dir", runsDir, "--data-dir", dataDir);
+            Assert.That(code, Is.EqualTo(0), stderr);
+            var (merged, stdout, err) = CliRunner.Run("pipeline", "graph", "--out", job, "--jobs", "2", affinity, acw);
+            Assert.That(merged, Is.EqualTo(0), err);
+            // Table 3 alone: T1, ENet w/o, ENet w/ Affinity-KD, EMKD, MSKD = 5 runs per target, 30 for six; ACW-SKD: 22.
+            Assert.That(stdout, Does.Contain("graph: 52 runs of 2 plans"));
+            var manifest = MedDistill.Experiments.Runs.GraphManifest.TryRead(job)!;
+            Assert.That((manifest.Runs.Count, manifest.Jobs), Is.EqualTo((52, 2)));
+            var project = File.ReadAllText(Directory.GetFiles(Path.Combine(affinity, "runs"), "*.proj")[0]);
+            Assert.That(project, Does.Contain($"--graph &quot;{job}&quot;"), "runs report against the shared manifest");
+            (code, _, stderr) = CliRunner.Run("pipeline", "graph", "--out", job, Path.Combine(work, "nowhere"));
+            Assert.That(code, Is.EqualTo(2));
+            Assert.That(stderr, Does.Contain("no plan's graph.json"));
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
 }

@@ -13,14 +13,21 @@ public static class PapersCommand
         var json = new Option<bool>("--json") { Description = "Print the list as JSON" };
         var statics = new Option<string?>("--static") { Description = "Only the tables without runs of this paper, one per line (the main job writes them first)" };
         var profiles = new Option<string?>("--profiles") { Description = "Only the profile names of this paper, one per line" };
+        var tables = new Option<string?>("--tables") { Description = "Only the tables and studies of this paper (static, run, studies), one per line" };
         var defaultProfile = new Option<string?>("--default-profile") { Description = "The profile the main job runs for this paper when none is named (real data present: the paper's)" };
         var dataDir = DataCommand.DataDirOption();
-        var command = new Command("papers", "List the papers, their profiles, tables and studies") { ids, json, statics, profiles, defaultProfile, dataDir };
+        var command = new Command("papers", "List the papers, their profiles, tables and studies") { ids, json, statics, profiles, tables, defaultProfile, dataDir };
         command.SetAction(parse => CliHost.Guard(() =>
         {
             if (parse.GetValue(profiles) is { } pid)
             {
                 foreach (var p in PaperRegistry.Get(pid).Profiles) Console.WriteLine(p.Name);
+                return CliHost.ExitOk;
+            }
+            if (parse.GetValue(tables) is { } tid)
+            {
+                var paper = PaperRegistry.Get(tid);
+                foreach (var t in paper.StaticTables.Concat(paper.RunTables).Concat(paper.Studies)) Console.WriteLine(t);
                 return CliHost.ExitOk;
             }
             if (parse.GetValue(defaultProfile) is { } did)

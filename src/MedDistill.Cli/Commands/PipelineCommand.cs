@@ -19,6 +19,7 @@ public static class PipelineCommand
     {
         var command = new Command("pipeline", "Steps of the paper-reproduction graph (build/pipeline.proj): prepare the data, plan the runs");
         command.Subcommands.Add(Fetch());
+        command.Subcommands.Add(Graph());
         command.Subcommands.Add(Prepare());
         command.Subcommands.Add(Plan());
         return command;
@@ -61,6 +62,33 @@ public static class PipelineCommand
         return command;
     }
 
+    /// <summary>
+    /// <c>pipeline graph --out DIR PLAN...</c>: one progress manifest for several plans (the main job's papers), so every
+    /// run of every paper prints one line for the whole job: its runs in the plans' order, started now.
+    /// </summary>
+    private static Command Graph()
+    {
+        var plans = new Argument<string[]>("plans") { Description = "Plan folders (each with its graph.json)", Arity = ArgumentArity.OneOrMore };
+        var output = new Option<string>("--out") { Description = "Folder for the combined graph.json", Required = true };
+        var jobs = new Option<int>("--jobs") { Description = "Parallel runs (for the estimate)", DefaultValueFactory = _ => 1 };
+        var command = new Command("graph", "Combine plans' progress manifests into one, for a job that runs several graphs") { plans, output, jobs };
+        command.SetAction(parse => CliHost.Guard(() =>
+        {
+            var runs = new List<GraphRun>();
+            foreach (var dir in parse.GetValue(plans)!)
+            {
+                var manifest = GraphManifest.TryRead(dir) ?? throw new ArgumentException($"{Path.Combine(dir, GraphManifest.FileName)}: no plan's graph.json (run pipeline plan first)");
+                runs.AddRange(manifest.Runs.Where(r => runs.All(x => x.Id != r.Id)));
+            }
+            var folder = Path.GetFullPath(parse.GetValue(output)!);
+            Directory.CreateDirectory(folder);
+            new GraphManifest(DateTime.UtcNow, Math.Max(1, parse.GetValue(jobs)), runs).Write(folder);
+            Console.WriteLine($"graph: {runs.Count} runs of {parse.GetValue(plans)!.Length} plans in {Path.Combine(folder, GraphManifest.FileName)}");
+            return CliHost.ExitOk;
+        }));
+        return command;
+    }
+
     private static Command Prepare()
     {
         var (paper, profile) = (PaperOption(), ProfileOption());
@@ -88,6 +116,7 @@ public static class PipelineCommand
         var (paper, profile) = (PaperOption(), ProfileOption());
         var tables = new Option<string?>("--tables") { Description = "Comma-separated run tables or studies of the paper (default: its run tables)" };
         var full = new Option<bool>("--full") { Description = "With sensitivity: every variant of the study, not only the default ones" };
+        var graphDir = new Option<string?>("--graph-dir") { Description = "Folder whose graph.json the runs report progress against (default: the plan folder; the main job passes one shared by every paper)" };
         var output = new Option<string?>("--out") { Description = "Folder for the spec files and run projects (default build/obj/<profile>)" };
         var dryRun = new Option<bool>("--dry-run") { Description = "List every run with what would happen to it and why; write nothing" };
         var runsDir = new Option<string?>("--runs-dir") { Description = $"Runs folder (default: ${RunStore.EnvironmentVariable}, else runs/ at the repository root)" };
@@ -98,7 +127,7 @@ public static class PipelineCommand
         var (seeds, seedRows) = SeedOptions();
         var command = new Command("plan", "Map every table cell to a run; write the runs' specs and MSBuild projects, or list them (--dry-run)")
         {
-            paper, profile, tables, output, dryRun, runsDir, dataDir, device, gpus, jobs, full, seeds, seedRows,
+            paper, profile, tables, output, dryRun, graphDir, runsDir, dataDir, device, gpus, jobs, full, seeds, seedRows,
         };
         command.SetAction(parse => CliHost.Guard(() =>
         {
@@ -117,7 +146,8 @@ public static class PipelineCommand
                 return CliHost.ExitOk;
             }
             var folder = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(repo, "build", "obj", pp.Id, p.Name));
-            Write(plan, p, folder, store.Root, data, parse.GetValue(device), parse.GetValue(gpus), Math.Max(1, parse.GetValue(jobs)));
+            var progressDir = parse.GetValue(graphDir) is { } g ? Path.GetFullPath(g) : folder;
+            Write(plan, p, folder, progressDir, store.Root, data, parse.GetValue(device), parse.GetValue(gpus), Math.Max(1, parse.GetValue(jobs)));
             int teachers = plan.Count(r => r.TeacherKey is null && r.Key.StartsWith("teacher/", StringComparison.Ordinal));
             int finished = plan.Count(r => store.Folder(r.Id).IsFinished);
             Console.WriteLine($"plan {pp.Id} {p.Name} ({string.Join(",", wanted)}): {plan.Count} runs ({teachers} teachers), {finished} finished; projects in {folder}");
@@ -154,7 +184,7 @@ public static class PipelineCommand
         Console.WriteLine($"dry run: {plan.Count} runs: {run} to run, {resume} to resume, {skip} finished; then the tables of {paper.Id}, profile {p.Name}");
     }
 
-    private static void Write(IReadOnlyList<PlannedRun> plan, ExperimentProfile p, string folder, string runs, string data, string? device, int gpus, int jobs)
+    private static void Write(IReadOnlyList<PlannedRun> plan, ExperimentProfile p, string folder, string progressDir, string runs, string data, string? device, int gpus, int jobs)
     {
         plan = GraphSchedule.Order(plan);
         var specs = Path.Combine(folder, "specs");
@@ -172,7 +202,7 @@ public static class PipelineCommand
             var project = Path.Combine(projects, $"{stage}-{r.Id}.proj");
             keep.Add(project);
             var runDevice = gpus > 0 ? $"cuda:{index++ % gpus}" : device;
-            var args = new List<string> { r.Spec.Kind, Quote(spec), "--quiet", "--runs-dir", Quote(runs), "--data-dir", Quote(data), "--graph", Quote(folder) };
+            var args = new List<string> { r.Spec.Kind, Quote(spec), "--quiet", "--runs-dir", Quote(runs), "--data-dir", Quote(data), "--graph", Quote(progressDir) };
             if (runDevice is not null) args.AddRange(["--device", runDevice]);
             if (p.ThreadsPerRun > 0) args.AddRange(["--threads", p.ThreadsPerRun.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             var marker = Path.Combine(runs, r.Id, RunFolder.FinishedMarker);
