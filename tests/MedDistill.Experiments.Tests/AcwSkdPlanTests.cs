@@ -57,4 +57,21 @@ public class AcwSkdPlanTests
         Assert.That(Plan(["flare-ablation"]), Has.Count.EqualTo(4));
         Assert.That(() => Plan(["table2"]), Throws.ArgumentException.With.Message.Contains("'table2' is not a table of acw-skd"));
     }
+
+    [Test]
+    public void Seeds_RepeatThePlainStudentAndAcwSkd_OnBothDataSets_ChangingOnlyTheSeed()
+    {
+        var paper = new AcwSkdPaper();
+        var one = paper.Plan(new PlanRequest(AcwSkdExperiment.PhantomProfile, ModelRegistry.Names));
+        var three = paper.Plan(new PlanRequest(AcwSkdExperiment.PhantomProfile, ModelRegistry.Names) { Seeds = 3 });
+        var extra = three.Skip(one.Count).ToList();
+        Assert.That(three.Take(one.Count).Select(r => r.Id), Is.EqualTo(one.Select(r => r.Id)), "the tables' runs are unchanged");
+        Assert.That(extra, Has.Count.EqualTo(8), "2 rows × 2 data sets × 2 extra seeds");
+        foreach (var r in extra)
+        {
+            var original = one.Single(o => r.Key.StartsWith(o.Key + "@seed", StringComparison.Ordinal));
+            Assert.That(r.Spec with { Seed = original.Spec.Seed, Label = original.Spec.Label }, Is.EqualTo(original.Spec));
+            Assert.That(r.Spec.Seed, Is.InRange(1, 2));
+        }
+    }
 }

@@ -45,8 +45,9 @@ public sealed class AcwSkdPaper : IPaper
 
     public IReadOnlyList<PlannedRun> Plan(PlanRequest request)
     {
-        if (request.Seeds > 1) throw new ArgumentException($"{Id}: --seeds is not supported yet (one seed per cell)");
-        return AcwSkdExperiment.Plan(request.Profile, d => Recipe(d).Hash(), request.Zoo, request.Tables);
+        var plan = AcwSkdExperiment.Plan(request.Profile, d => Recipe(d).Hash(), request.Zoo, request.Tables);
+        // Extra seeds are extra runs after the tables' own (they fill no cell; the tables find them by the same options).
+        return [.. plan, .. AcwSkdSeeds.Plan(plan, request.Seeds, request.SeedRows).Extra];
     }
 
     public TablesResult WriteTables(TablesRequest request)
@@ -69,6 +70,10 @@ public sealed class AcwSkdPaper : IPaper
             missing += t.MissingCells;
             if (t.MissingCells > 0) problems.Add($"{t.Name}: {t.MissingCells} rows have no finished run (see meddistill pipeline plan --paper {Id} --profile {p.Name} --dry-run)");
         }
+        var (seedFiles, seedMissing) = AcwSkdSeeds.Write(AcwSkdSeeds.Plan(plan, request.Seeds, request.SeedRows), request.Store, folder);
+        written.AddRange(seedFiles);
+        missing += seedMissing;
+        if (seedMissing > 0) problems.Add($"seeds: {seedMissing} seed runs have not finished");
         written.Add(AffinityKdRuns.Write(plan, request.Store, folder));
         if (request.Table == "all")
             written.AddRange(AcwSkdReport.Write(p, plan, built, request.Store, request.DataRoot, folder, MedDistill.Torch.Device.CPU));
