@@ -198,7 +198,7 @@ public static class AbdomenPhantom
                     label[i] = synapseLabels ? AbdomenAnatomy.SynapseLabel[organ] : organ;
                 }
         });
-        BlurInPlane(image, d, n, scanner.BlurMm / dxy);
+        PhantomGenerator.BlurInPlane(image, d, n, scanner.BlurMm / dxy);
         for (int i = 0; i < image.Length; i++)
             image[i] = (float)Math.Clamp(Math.Round(image[i] + scanner.NoiseHu * rng.NextGaussian()), -1024, 3071);
 
@@ -227,28 +227,4 @@ public static class AbdomenPhantom
         File.WriteAllText(path, string.Concat(lines.Select(l => l + "\n")), new UTF8Encoding(false));
     }
 
-    /// <summary>Separable Gaussian along x then y, edges replicated.</summary>
-    internal static void BlurInPlane(float[] data, int slices, int n, double sigmaPx)
-    {
-        if (sigmaPx < 0.05) return;
-        int radius = (int)Math.Ceiling(3 * sigmaPx);
-        var kernel = new double[2 * radius + 1];
-        double total = 0;
-        for (int k = -radius; k <= radius; k++) total += kernel[k + radius] = Math.Exp(-0.5 * k * k / (sigmaPx * sigmaPx));
-        for (int k = 0; k < kernel.Length; k++) kernel[k] /= total;
-        var line = new double[n];
-        for (int z = 0; z < slices; z++)
-            for (int pass = 0; pass < 2; pass++)
-                for (int a = 0; a < n; a++)
-                {
-                    int start = z * n * n + (pass == 0 ? a * n : a), stride = pass == 0 ? 1 : n;
-                    for (int b = 0; b < n; b++)
-                    {
-                        double s = 0;
-                        for (int k = -radius; k <= radius; k++) s += kernel[k + radius] * data[start + Math.Clamp(b + k, 0, n - 1) * stride];
-                        line[b] = s;
-                    }
-                    for (int b = 0; b < n; b++) data[start + b * stride] = (float)line[b];
-                }
-    }
 }

@@ -79,7 +79,8 @@ internal static class PhantomFolder
         catch (JsonException) { return null; } // an unreadable marker means: regenerate
     }
 
-    private static void SwapIn(string partial, string target, string name)
+    /// <summary>Replaces <paramref name="target"/> by <paramref name="partial"/>: the old folder is renamed aside first, then deleted.</summary>
+    internal static void SwapIn(string partial, string target, string name)
     {
         string? aside = null;
         if (Directory.Exists(target))

@@ -69,7 +69,7 @@ public static class PhantomGenerator
             });
             var marker = new PhantomMarker(Version, hash, options, files.SelectMany(f => f).ToArray());
             File.WriteAllText(Path.Combine(partial, MarkerName), JsonSerializer.Serialize(marker, MarkerJson));
-            SwapIn(partial, target);
+            PhantomFolder.SwapIn(partial, target, DatasetName);
         }
         finally
         {
@@ -154,7 +154,7 @@ public static class PhantomGenerator
     }
 
     /// <summary>Separable Gaussian along x then y, edges replicated.</summary>
-    private static void BlurInPlane(float[] data, int slices, int n, double sigmaPx)
+    internal static void BlurInPlane(float[] data, int slices, int n, double sigmaPx)
     {
         if (sigmaPx < 0.05) return;
         int radius = (int)Math.Ceiling(3 * sigmaPx);
@@ -239,24 +239,6 @@ public static class PhantomGenerator
         if (!File.Exists(path)) return null;
         try { return JsonSerializer.Deserialize<PhantomMarker>(File.ReadAllText(path), MarkerJson); }
         catch (JsonException) { return null; } // an unreadable marker means: regenerate
-    }
-
-    /// <summary>Replaces <paramref name="target"/> by <paramref name="partial"/>: the old folder is renamed aside first, then deleted.</summary>
-    private static void SwapIn(string partial, string target)
-    {
-        string? aside = null;
-        if (Directory.Exists(target))
-        {
-            aside = Path.Combine(Path.GetDirectoryName(target)!, $".{DatasetName}.old-{Environment.ProcessId}-{Guid.NewGuid():N}");
-            Directory.Move(target, aside);
-        }
-        try { Directory.Move(partial, target); }
-        catch
-        {
-            if (aside is not null && !Directory.Exists(target)) Directory.Move(aside, target);
-            throw;
-        }
-        if (aside is not null) Directory.Delete(aside, recursive: true);
     }
 
     private static readonly JsonSerializerOptions MarkerJson = new()
