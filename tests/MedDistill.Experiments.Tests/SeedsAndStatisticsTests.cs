@@ -80,7 +80,7 @@ public class SeedsAndStatisticsTests
             new("t", "X w/ T1", "S1", 0.55, 0.05, 12, 0.0048828125, 1, "X w/o"),
             new("t", "X w/ T1", "mean", 0.55, null, 1, null, 0, "X w/o"),
         };
-        var lines = AffinityKdTables.Compare(reproduced, published, stats).Split('\n');
+        var lines = PaperTables.Compare(reproduced, published, stats).Split('\n');
         Assert.That(lines[0], Is.EqualTo("row,column,published,reproduced,delta,std,n,p_value,vs"));
         Assert.That(lines[1], Is.EqualTo("T,S1,0.9,0.7000,-0.2000,0.1235,12,,"));
         Assert.That(lines[3], Is.EqualTo("X w/o,S1,0.6,0.5000,-0.1000,,,,"), "no statistics given for the cell");

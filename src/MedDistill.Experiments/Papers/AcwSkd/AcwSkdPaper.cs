@@ -66,7 +66,7 @@ public sealed class AcwSkdPaper : IPaper
         var built = AcwSkdTables.Build(p, plan, request.Store, published, tables);
         foreach (var t in built)
         {
-            written.AddRange(AffinityKdTables.Write(t, folder));
+            written.AddRange(PaperTables.Write(t, folder));
             missing += t.MissingCells;
             if (t.MissingCells > 0) problems.Add($"{t.Name}: {t.MissingCells} rows have no finished run (see meddistill pipeline plan --paper {Id} --profile {p.Name} --dry-run)");
         }
@@ -74,7 +74,7 @@ public sealed class AcwSkdPaper : IPaper
         written.AddRange(seedFiles);
         missing += seedMissing;
         if (seedMissing > 0) problems.Add($"seeds: {seedMissing} seed runs have not finished");
-        written.Add(AffinityKdRuns.Write(plan, request.Store, folder));
+        written.Add(PaperRuns.Write(plan, request.Store, folder));
         if (request.Table == "all")
             written.AddRange(AcwSkdReport.Write(p, plan, built, request.Store, request.DataRoot, folder, MedDistill.Torch.Device.CPU));
         return TablesResult.Of(written, missing, problems);

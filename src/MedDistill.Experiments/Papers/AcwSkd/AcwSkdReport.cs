@@ -68,7 +68,7 @@ public static class AcwSkdReport
             md.Append(Claims(t));
 
         var reportTables = tables.Select(t => new ReportTable(t.Name, t.Reproduced, t.Published, Caption: Caption(t.Name),
-            Annotations: AffinityKdReport.Annotations(t))).ToList();
+            Annotations: PaperTables.Annotations(t))).ToList();
         var notes = $"Profile `{profile.Name}`: {profile.Description}. ACW-SKD is reconstructed from its abstract; every choice is in the tables' " +
                     "`.notes.md` and docs/distillation.md. Organ cells are mean 3D Dice over the test cases; `mean_dice`±std is over the cases' " +
                     "mean Dice, with `↑`/`↓` and `*` (p < 0.05) / `**` (p < 0.01) from a two-sided Wilcoxon signed-rank test against the plain " +

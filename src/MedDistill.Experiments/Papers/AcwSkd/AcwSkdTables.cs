@@ -67,7 +67,7 @@ public static class AcwSkdTables
                 stats.Add(MeanDiceStats(name, row, values[AcwSkdExperiment.MeanDice], PerCaseMeanDice(folder),
                     run == baseline ? null : baselineCases, AcwSkdExperiment.MainRows[1].Row));
             }
-            result.Add(new BuiltTable(name, reproduced, published, AffinityKdTables.Compare(reproduced, published, stats),
+            result.Add(new BuiltTable(name, reproduced, published, PaperTables.Compare(reproduced, published, stats),
                 Notes(name, dataset, profile, plan.Where(r => r.Cells.Any(c => c.Table == name))), missing) { Stats = stats });
         }
         return result;

@@ -27,7 +27,7 @@ public static class AffinityKdConvergenceReport
     {
         var finished = plan.Where(r => store.Folder(r.Id).IsFinished).ToList();
         var md = new StringBuilder("## Training: convergence and domain shift\n\n");
-        var (converged, count) = AffinityKdRuns.Count(plan, store);
+        var (converged, count) = PaperRuns.Count(plan, store);
         md.Append($"**Convergence.** {converged} of {count} finished runs converged by the stated criterion ({Convergence.Criterion}); ");
         md.Append("`runs.csv` lists every run with its curve's summary. By group:\n\n| group | converged | median gain of the second half | median best validation Dice |\n| --- | --- | --- | --- |\n");
         var figures = new List<ReportFigure>();

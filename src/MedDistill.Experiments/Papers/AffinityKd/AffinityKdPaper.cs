@@ -80,7 +80,7 @@ public sealed class AffinityKdPaper : IPaper
         int missing = 0;
         foreach (var t in built)
         {
-            written.AddRange(AffinityKdTables.Write(t, folder));
+            written.AddRange(PaperTables.Write(t, folder));
             missing += t.MissingCells;
             if (t.MissingCells > 0) problems.Add($"{t.Name}: {t.MissingCells} cells have no finished run (see meddistill pipeline plan --paper {Id} --profile {p.Name} --dry-run)");
         }
@@ -98,7 +98,7 @@ public sealed class AffinityKdPaper : IPaper
             var source = Path.Combine(paperFolder, name);
             if (File.Exists(source)) File.Copy(source, Path.Combine(folder, name), overwrite: true);
         }
-        written.Add(AffinityKdRuns.Write(plan, request.Store, folder));
+        written.Add(PaperRuns.Write(plan, request.Store, folder));
         written.Add(AffinityKdDomainShift.Write(AffinityKdDomainShift.Rows(plan, request.Store), folder));
         if (tables.Count == RunTables.Count)
             written.AddRange(AffinityKdReport.Write(p, plan, built, request.Store, request.DataRoot, folder, Device.CPU, seedTables));

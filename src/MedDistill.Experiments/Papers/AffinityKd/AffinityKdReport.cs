@@ -46,7 +46,7 @@ public static class AffinityKdReport
         if (File.Exists(table1))
             reportTables.Add(new ReportTable("table1", Tables.ResultTable.Read(table1), Caption: "Table 1: parameters and FLOPs (the paper's convention; see table1.notes.md)"));
         foreach (var t in tables)
-            reportTables.Add(new ReportTable(t.Name, t.Reproduced, t.Published, Caption: Caption(t.Name), Annotations: Annotations(t))
+            reportTables.Add(new ReportTable(t.Name, t.Reproduced, t.Published, Caption: Caption(t.Name), Annotations: PaperTables.Annotations(t))
             {
                 Figures = AffinityKdPlots.ForTable(t, plan, store, figuresDir),
             });
@@ -80,24 +80,6 @@ public static class AffinityKdReport
             training + "\n" + study + AffinityKdClaims.ToMarkdown(claims, onPublished));
         written.Add(report);
         return written;
-    }
-
-    /// <summary>The text after each reproduced value: <c>±std</c> (three decimals) and the significance mark.</summary>
-    public static Tables.ResultTable Annotations(BuiltTable t)
-    {
-        var table = new Tables.ResultTable(t.Reproduced.LabelColumn, t.Reproduced.Columns);
-        foreach (var row in t.Reproduced.RowLabels)
-        {
-            var cells = new Dictionary<string, string?>();
-            foreach (var s in t.Stats.Where(s => s.Row == row && t.Reproduced.Columns.Contains(s.Column)))
-            {
-                var mark = AffinityKdStatistics.Mark(s);
-                var text = (s.Std is double sd ? "±" + Tables.ResultTable.Format(sd, 3) : "") + (mark.Length > 0 ? " " + mark : "");
-                if (text.Length > 0) cells[s.Column] = text;
-            }
-            table.AddRow(row, cells);
-        }
-        return table;
     }
 
     private static string Caption(string table) => table switch

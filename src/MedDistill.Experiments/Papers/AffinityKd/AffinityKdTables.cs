@@ -8,13 +8,6 @@ using MedDistill.Shared;
 
 namespace MedDistill.Experiments.Papers;
 
-/// <summary>A regenerated table: the reproduced values in the paper's layout, the published ones, and the cell-by-cell comparison.</summary>
-public sealed record BuiltTable(string Name, ResultTable Reproduced, ResultTable Published, string CompareCsv, string Notes, int MissingCells)
-{
-    /// <summary>Spread, case count and paired test of every reproduced cell (see <see cref="AffinityKdStatistics"/>).</summary>
-    public IReadOnlyList<CellStats> Stats { get; init; } = [];
-}
-
 /// <summary>
 /// Fills Tables 2–4 from finished runs. A cell is the mean 3D Dice over the target site's test cases of the run that
 /// the plan maps to it; <c>mean</c> is the mean of the six sites when all six exist. Rows of methods the harness does
@@ -59,54 +52,16 @@ public static class AffinityKdTables
                 reproduced.AddRow(row, values);
             }
             var stats = AffinityKdStatistics.ForTable(name, profile, plan, store);
-            result.Add(new BuiltTable(name, reproduced, published, Compare(reproduced, published, stats), Notes(name, profile, cells.Select(c => (c.Cell, c.Run))), missing)
+            result.Add(new BuiltTable(name, reproduced, published, PaperTables.Compare(reproduced, published, stats), Notes(name, profile, cells.Select(c => (c.Cell, c.Run))), missing)
                 { Stats = stats });
         }
         return result;
-    }
-
-    /// <summary>Writes &lt;table&gt;.csv, &lt;table&gt;.compare.csv and &lt;table&gt;.notes.md into <paramref name="folder"/>; returns the paths.</summary>
-    public static IReadOnlyList<string> Write(BuiltTable table, string folder)
-    {
-        Directory.CreateDirectory(folder);
-        var csv = Path.Combine(folder, table.Name + ".csv");
-        var compare = Path.Combine(folder, table.Name + ".compare.csv");
-        var notes = Path.Combine(folder, table.Name + ".notes.md");
-        table.Reproduced.Write(csv);
-        AtomicFile.WriteAllText(compare, table.CompareCsv);
-        AtomicFile.WriteAllText(notes, table.Notes);
-        return [csv, compare, notes];
     }
 
     private static double? DiceOf(RunFolder folder)
     {
         if (!folder.IsFinished) return null;
         return MetricsReport.Read(folder.MetricsPath).MeanDice();
-    }
-
-    /// <summary>
-    /// Long format, one line per cell: row, column, published, reproduced, delta (reproduced − published), then from
-    /// <paramref name="stats"/> the sample std, the case count n (sites on the mean column), the Wilcoxon p-value against
-    /// the baseline and the baseline's row (vs); those four are empty where a cell has no statistics or no baseline.
-    /// </summary>
-    public static string Compare(ResultTable reproduced, ResultTable published, IReadOnlyList<CellStats>? stats = null)
-    {
-        var byCell = (stats ?? []).ToDictionary(s => (s.Row, s.Column));
-        var records = new List<string?[]> { new[] { "row", "column", "published", "reproduced", "delta", "std", "n", "p_value", "vs" } };
-        foreach (var row in published.RowLabels)
-            foreach (var col in published.Columns)
-            {
-                var p = published.Value(row, col);
-                var r = reproduced.Value(row, col);
-                string delta = p is double pv && r is double rv ? (rv - pv).ToString("+0.0000;-0.0000;0.0000", CultureInfo.InvariantCulture) : "";
-                var s = r is not null && byCell.TryGetValue((row, col), out var found) ? found : null;
-                records.Add([row, col, published.Cell(row, col) ?? "", reproduced.Cell(row, col) ?? "", delta,
-                    s?.Std is double sd ? ResultTable.Format(sd, Decimals) : "",
-                    s is { N: > 0 } ? s.N.ToString(CultureInfo.InvariantCulture) : "",
-                    s?.PValue is double pval ? AffinityKdStatistics.FormatP(pval) : "",
-                    s?.Vs ?? ""]);
-            }
-        return Csv.Write(records);
     }
 
     private static string Notes(string table, ExperimentProfile p, IEnumerable<(TableCell Cell, PlannedRun Run)> cells)

@@ -11,7 +11,7 @@ namespace MedDistill.Experiments.Papers;
 /// runs.csv of a profile's tables: one line per planned run with its validation curve's summary and whether it
 /// converged (<see cref="Convergence.Criterion"/>), so a reader can tell a trained cell from an undertrained one.
 /// </summary>
-public static class AffinityKdRuns
+public static class PaperRuns
 {
     public const string FileName = "runs.csv";
     public const string Header = "key,run,kind,model,method,target,steps,epochs,best_epoch,best_validation_dice,first_half_best,test_dice,converged";
