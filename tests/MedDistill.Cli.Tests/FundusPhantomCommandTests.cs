@@ -49,4 +49,15 @@ public class FundusPhantomCommandTests
         Assert.That(code, Is.Not.EqualTo(0));
         Assert.That(stderr, Does.Contain("--scale"));
     }
+
+    [Test]
+    public void Preprocess_BuildsTheCacheWithItsLists()
+    {
+        var (code, stdout, stderr) = CliRunner.Run(["data", "preprocess", "phantom-fundus", "--data-dir", dataDir, "--size", "32", "--json"]);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        var report = JsonDocument.Parse(stdout).RootElement;
+        Assert.That(report.GetProperty("cases").GetInt32(), Is.EqualTo(88));
+        var index = JsonDocument.Parse(File.ReadAllText(Path.Combine(dataDir, "cache", "phantom-fundus", "index.json"))).RootElement;
+        Assert.That(index.GetProperty("lists").GetProperty("train").GetArrayLength(), Is.GreaterThan(0));
+    }
 }

@@ -38,4 +38,15 @@ public class LiverPhantomCommandTests
         Assert.That(code, Is.EqualTo(0), stderr);
         Assert.That(stdout, Does.Contain("phantom-liver"));
     }
+
+    [Test]
+    public void Preprocess_BuildsTheCacheWithItsLists()
+    {
+        var (code, stdout, stderr) = CliRunner.Run(["data", "preprocess", "phantom-liver", "--data-dir", dataDir, "--size", "32", "--json"]);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        var report = JsonDocument.Parse(stdout).RootElement;
+        Assert.That(report.GetProperty("cases").GetInt32(), Is.EqualTo(4));
+        var index = JsonDocument.Parse(File.ReadAllText(Path.Combine(dataDir, "cache", "phantom-liver", "index.json"))).RootElement;
+        Assert.That(index.GetProperty("lists").GetProperty("train").GetArrayLength(), Is.GreaterThan(0));
+    }
 }

@@ -6,8 +6,8 @@ using MedDistill.Data.Preprocessing;
 namespace MedDistill.Cli.Commands;
 
 /// <summary>
-/// <c>meddistill data preprocess &lt;dataset&gt;</c>: turns a data set (prostate layout, FLARE22 NIfTI or TransUNet's
-/// Synapse; the layout is recognised from the folder) into the slice cache the loader reads. Idempotent: an unchanged recipe and unchanged sources write
+/// <c>meddistill data preprocess &lt;dataset&gt;</c>: turns a data set (prostate layout, FLARE22 NIfTI, TransUNet's
+/// Synapse, CHASE_DB1/STARE/DRIVE fundus photographs or CHAOS/LiTS liver CT; the layout is recognised from the folder) into the slice cache the loader reads. Idempotent: an unchanged recipe and unchanged sources write
 /// nothing. A subcommand of <c>data</c>.
 /// </summary>
 public static class PreprocessCommand
@@ -21,10 +21,11 @@ public static class PreprocessCommand
         var dataDir = DataCommand.DataDirOption();
         var source = new Option<string?>("--source")
         {
-            Description = "Data set folder: <SITE>/CaseNN.nii(.gz) folders, FLARE imagesTr/labelsTr, or Synapse train_npz/test_vol_h5 (default: <data-dir>/<dataset>)",
+            Description = "Data set folder: <SITE>/CaseNN.nii(.gz) folders, FLARE imagesTr/labelsTr, Synapse train_npz/test_vol_h5, " +
+                          "CHASE_DB1/STARE/DRIVE, or CHAOS/LiTS (default: <data-dir>/<dataset>)",
         };
         var cache = new Option<string?>("--cache") { Description = "Cache folder (default: <data-dir>/cache/<dataset>)" };
-        var size = new Option<int?>("--size") { Description = "In-plane size H = W of the cached slices (default: the recipe's: 96 phantom-prostate, 384 prostate, 64 abdomen/flare phantoms)" };
+        var size = new Option<int?>("--size") { Description = "In-plane size H = W of the cached slices (default: the recipe's: 96 phantom-prostate and phantom-fundus, 384 prostate, 64 abdomen/flare/liver phantoms, 256 retinal-vessels and liver)" };
         var alwaysHash = new Option<bool>("--always-hash") { Description = "Hash every source file even when size and time are unchanged" };
         var json = new Option<bool>("--json") { Description = "Print the report as one JSON object" };
         var command = new Command("preprocess", "Build (or bring up to date) the preprocessed slice cache of a data set")

@@ -132,8 +132,9 @@ public static partial class SynapseLayout
 public static class DatasetLayouts
 {
     /// <summary>
-    /// The cases under <paramref name="datasetDir"/>: the FLARE or Synapse layout when the folder (or one up to three
-    /// levels below, where archives extract) holds its marker folders, else the prostate layout.
+    /// The cases under <paramref name="datasetDir"/>: the FLARE, Synapse, fundus (CHASE_DB1/STARE/DRIVE) or liver
+    /// (CHAOS/LiTS) layout when the folder (or one up to three levels below, where archives extract) holds its marker
+    /// folders, else the prostate layout.
     /// </summary>
     public static DatasetSource Discover(string datasetDir, string name)
     {
@@ -147,6 +148,8 @@ public static class DatasetLayouts
             var (dir, depth) = queue.Dequeue();
             if (FlareLayout.Matches(dir)) return FlareLayout.Discover(dir, name);
             if (SynapseLayout.Matches(dir)) return SynapseLayout.Discover(dir, name);
+            if (FundusLayout.Matches(dir)) return FundusLayout.Discover(dir, name);
+            if (LiverLayout.Matches(dir)) return LiverLayout.Discover(dir, name);
             if (depth < 3)
                 foreach (var sub in Directory.GetDirectories(dir).Order(StringComparer.Ordinal)) queue.Enqueue((sub, depth + 1));
         }

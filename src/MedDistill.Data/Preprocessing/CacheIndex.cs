@@ -34,6 +34,18 @@ public sealed record CachedCase
     /// <summary>Foreground (label &gt; 0) voxel count of each slice: lets the loader filter slices without reading labels.</summary>
     public required int[] ForegroundPerSlice { get; init; }
 
+    /// <summary>
+    /// The field-of-view array (uint8 0/1, same shape as the label, path relative to the cache folder) when the recipe asks
+    /// for one (<see cref="PreprocessRecipe.Fov"/>); null otherwise, and then absent from the JSON, so indexes of recipes
+    /// without a FOV are byte-for-byte what they were before FOVs existed.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? FovFile { get; init; }
+
+    /// <summary>The FOV mask file the FOV came from (DRIVE's); null when it was computed from the image or there is none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SourceFileRecord? FovSource { get; init; }
+
     public int Slices => Shape[0];
     public int Height => Shape[1];
     public int Width => Shape[2];
@@ -112,6 +124,10 @@ public static class CacheArrays
 
     public static byte[] ReadLabel(string cacheDir, CachedCase c) =>
         ReadExact(Path.Combine(cacheDir, c.LabelFile), (long)c.Slices * c.Height * c.Width);
+
+    /// <summary>The case's field of view (1 inside, 0 outside), or null when its recipe caches none.</summary>
+    public static byte[]? ReadFov(string cacheDir, CachedCase c) =>
+        c.FovFile is null ? null : ReadExact(Path.Combine(cacheDir, c.FovFile), (long)c.Slices * c.Height * c.Width);
 
     private static byte[] ReadExact(string path, long expected)
     {

@@ -16,6 +16,19 @@ public sealed record SourceCase(string Id, string Site, string Name, string Imag
     /// and the label under <see cref="ImageKey"/>/<see cref="LabelKey"/>; <see cref="ImagePath"/> is then the first of them.
     /// </summary>
     public IReadOnlyList<string>? SliceFiles { get; init; }
+
+    /// <summary>
+    /// Set when the labels are slice files of their own (CHAOS: DICOM images, PNG masks), file k labelling
+    /// <see cref="SliceFiles"/>[k]; <see cref="LabelPath"/> is then the first of them. Null when <see cref="SliceFiles"/>
+    /// hold both (Synapse).
+    /// </summary>
+    public IReadOnlyList<string>? LabelSliceFiles { get; init; }
+
+    /// <summary>The data set's own field-of-view mask of the image (DRIVE's <c>mask/*_mask.gif</c>); null when it ships none.</summary>
+    public string? FovPath { get; init; }
+
+    /// <summary>The slice files of the image or the label, or null when the case is not stored one file per slice.</summary>
+    internal IReadOnlyList<string>? SlicesOf(bool label) => label ? LabelSliceFiles ?? SliceFiles : SliceFiles;
 }
 
 /// <summary>The cases of one data set on disk, in a stable order (site, then case name).</summary>

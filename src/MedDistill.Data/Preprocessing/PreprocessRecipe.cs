@@ -51,6 +51,28 @@ public enum IntensityClip
     None,
 }
 
+/// <summary>Which channel of a colour (R, G, B) source image becomes the cached greyscale image.</summary>
+public enum ImageChannel
+{
+    Red,
+
+    /// <summary>Retinal vessels absorb green most, so the green channel shows them with the best contrast (the usual vessel-segmentation input).</summary>
+    Green,
+
+    Blue,
+}
+
+/// <summary>How a case's field of view (the camera's lit disc of a fundus photograph) is found.</summary>
+public enum FieldOfView
+{
+    /// <summary>
+    /// The case's own FOV mask file when the data set ships one (DRIVE's <c>mask/*_mask.gif</c>, non-zero = inside); else
+    /// the pixels whose red value is at least <see cref="PreprocessRecipe.FovThreshold"/> × the image's largest red value
+    /// (CHASE_DB1, STARE: the surround is near-black in every channel, the fundus brightest in red, so red separates them best).
+    /// </summary>
+    MaskOrRedThreshold,
+}
+
 /// <summary>
 /// What the preprocessing cache does to each case. Every value is a named, documented setting; the cache is keyed by
 /// <see cref="Hash"/>, so changing any of them rebuilds it. Order of operations per volume: labels mapped; every axial
@@ -98,6 +120,27 @@ public sealed record PreprocessRecipe
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double[]? Window { get; init; }
 
+    /// <summary>The channel kept of a colour (H, W, 3) source image; null keeps images as read (greyscale sources).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ImageChannel? Channel { get; init; }
+
+    /// <summary>
+    /// Whether and how a field-of-view mask is cached beside image and label (<see cref="CachedCase.FovFile"/>, 0/1, resized
+    /// nearest); null caches none. Vessel metrics are computed inside the FOV only, as the retinal benchmarks define them.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public FieldOfView? Fov { get; init; }
+
+    /// <summary>Fraction of the image's largest red value a pixel needs to count as inside the FOV when no mask file exists; required with <see cref="Fov"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? FovThreshold { get; init; }
+
+    /// <summary>
+    /// The FOV threshold of the registered fundus recipes: the camera surround is a few grey levels at most, the dimmest
+    /// fundus edge still a third or more of the brightest red, so a tenth sits safely between them.
+    /// </summary>
+    public const double DefaultFovThreshold = 0.1;
+
     /// <summary>Classes of the cached labels: <see cref="Classes"/>, or 2 for binarised labels.</summary>
     [JsonIgnore]
     public int ClassCount => Classes ?? 2;
@@ -130,6 +173,36 @@ public sealed record PreprocessRecipe
 
     public static PreprocessRecipe PhantomFlare { get; } = Flare with { Dataset = "phantom-flare", Height = 64, Width = 64 };
 
+    /// <summary>
+    /// GKD's vessel data (CHASE_DB1, STARE, DRIVE in one folder, <see cref="FundusLayout"/>): the green channel, where vessels
+    /// contrast best; divided by 255 (window [0, 255] → [0, 1], what a PyTorch loader's ToTensor does) rather than normalised
+    /// per image, so each camera's brightness, the domain shift GKD studies, survives; binarised labels; the FOV cached for
+    /// FOV-restricted metrics; 256 × 256, the output size the authors' student code comments.
+    /// </summary>
+    public static PreprocessRecipe RetinalVessels { get; } = new()
+    {
+        Dataset = "retinal-vessels", Height = 256, Width = 256, Clip = IntensityClip.Window, Window = [0, 255],
+        Normalisation = IntensityNormalisation.MinMax, Labels = LabelMapping.Binarise, Channel = ImageChannel.Green,
+        Fov = FieldOfView.MaskOrRedThreshold, FovThreshold = DefaultFovThreshold,
+    };
+
+    /// <summary>The fundus phantom: the real recipe at 96 × 96, enough for its vessel trees at the phantom's small scales.</summary>
+    public static PreprocessRecipe PhantomFundus { get; } = RetinalVessels with { Dataset = "phantom-fundus", Height = 96, Width = 96 };
+
+    /// <summary>
+    /// GKD's liver data (CHAOS CT and LiTS, <see cref="LiverLayout"/>): the [−100, 400] HU window, which spans liver
+    /// parenchyma, enhanced vessels and hypodense tumours while dropping air and bone, mapped onto [0, 1]; liver and tumour
+    /// binarised into one liver class (LiTS 1 and 2, CHAOS's 255); 256 × 256, as for the vessels.
+    /// </summary>
+    public static PreprocessRecipe Liver { get; } = new()
+    {
+        Dataset = "liver", Height = 256, Width = 256, Clip = IntensityClip.Window, Window = [-100, 400],
+        Normalisation = IntensityNormalisation.MinMax, Labels = LabelMapping.Binarise,
+    };
+
+    /// <summary>The liver phantom at its own 64 × 64 matrix.</summary>
+    public static PreprocessRecipe PhantomLiver { get; } = Liver with { Dataset = "phantom-liver", Height = 64, Width = 64 };
+
     /// <summary>The default recipe of each data set that has one, by data-set name.</summary>
     public static IReadOnlyDictionary<string, PreprocessRecipe> ByDataset { get; } = new Dictionary<string, PreprocessRecipe>(StringComparer.OrdinalIgnoreCase)
     {
@@ -139,6 +212,10 @@ public sealed record PreprocessRecipe
         ["phantom-flare"] = PhantomFlare,
         ["synapse"] = Synapse,
         ["flare22"] = Flare,
+        ["phantom-fundus"] = PhantomFundus,
+        ["retinal-vessels"] = RetinalVessels,
+        ["phantom-liver"] = PhantomLiver,
+        ["liver"] = Liver,
     };
 
     /// <summary>Format of the cache this recipe produces; part of the hash, bumped when the preprocessing code's output changes.</summary>
@@ -162,6 +239,12 @@ public sealed record PreprocessRecipe
             throw new ArgumentException("recipe: Window [low, high] is given exactly when Clip = Window");
         if (window && !(Window!.Length == 2 && double.IsFinite(Window[0]) && Window[0] < Window[1]))
             throw new ArgumentException($"recipe: Window [{string.Join(", ", Window!)}] must be two finite values, low < high");
+        if (Channel is { } channel && !Enum.IsDefined(channel)) throw new ArgumentException($"recipe: unknown image channel {channel}");
+        if (Fov is { } fov && !Enum.IsDefined(fov)) throw new ArgumentException($"recipe: unknown field-of-view mode {fov}");
+        if ((Fov is null) != (FovThreshold is null))
+            throw new ArgumentException("recipe: FovThreshold is given exactly when Fov is");
+        if (FovThreshold is { } t && !(t > 0 && t < 1))
+            throw new ArgumentException($"recipe: FovThreshold {t} must be in (0, 1), a fraction of the image's largest red value");
     }
 
     /// <summary>Properties in declaration order, enums by name, numbers in .NET's shortest round-trip form.</summary>

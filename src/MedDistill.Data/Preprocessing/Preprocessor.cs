@@ -48,6 +48,7 @@ public static class Preprocessor
 {
     public const string ImageSuffix = ".image.f32";
     public const string LabelSuffix = ".label.u8";
+    public const string FovSuffix = ".fov.u8";
 
     public static PreprocessReport Run(DatasetSource source, PreprocessRecipe recipe, string cacheDir,
         IProgress<PreprocessProgress>? progress = null, PreprocessRunOptions? options = null)
@@ -80,14 +81,17 @@ public static class Preprocessor
                 usable.TryGetValue(sc.Id, out var old);
                 var image = CheckSource(sc, false, old?.Image, options.AlwaysHash);
                 var label = CheckSource(sc, true, old?.Label, options.AlwaysHash);
-                if (old is not null && image.SameContent && label.SameContent && old.Site == sc.Site && ArraysPresent(cacheDir, old))
+                // Only a recipe with a FOV reads FOV masks, so a data set that ships them keeps its other caches as they were.
+                SourceCheck? fov = recipe.Fov is not null && sc.FovPath is not null ? Check(sc.FovPath, old?.FovSource, options.AlwaysHash) : null;
+                bool sameFov = fov is { } f ? f.SameContent : old?.FovSource is null;
+                if (old is not null && image.SameContent && label.SameContent && sameFov && old.Site == sc.Site && ArraysPresent(cacheDir, old))
                 {
-                    results[i] = old with { Image = image.Record, Label = label.Record };
-                    refreshed[i] = image.Record != old.Image || label.Record != old.Label;
+                    results[i] = old with { Image = image.Record, Label = label.Record, FovSource = fov?.Record };
+                    refreshed[i] = image.Record != old.Image || label.Record != old.Label || fov?.Record != old.FovSource;
                 }
                 else
                 {
-                    results[i] = Build(sc, image.Record, label.Record, recipe, recipeHash, cacheDir, options.Reader);
+                    results[i] = Build(sc, image.Record, label.Record, fov?.Record, recipe, recipeHash, cacheDir, options.Reader);
                     rebuilt[i] = true;
                 }
             }
@@ -120,8 +124,8 @@ public static class Preprocessor
 
     private static SourceCheck CheckSource(SourceCase sc, bool label, SourceFileRecord? old, bool alwaysHash)
     {
-        if (sc.SliceFiles is null) return Check(label ? sc.LabelPath : sc.ImagePath, old, alwaysHash);
-        var record = SourceReading.CheckSlices(sc.SliceFiles, old, alwaysHash);
+        if (sc.SlicesOf(label) is not { } slices) return Check(label ? sc.LabelPath : sc.ImagePath, old, alwaysHash);
+        var record = SourceReading.CheckSlices(slices, old, alwaysHash);
         return new SourceCheck(record, old is not null && old.Sha256 == record.Sha256);
     }
 
@@ -142,16 +146,30 @@ public static class Preprocessor
         long voxels = (long)c.Slices * c.Height * c.Width;
         var image = new FileInfo(Path.Combine(cacheDir, c.ImageFile));
         var label = new FileInfo(Path.Combine(cacheDir, c.LabelFile));
-        return image.Exists && image.Length == voxels * sizeof(float) && label.Exists && label.Length == voxels;
+        var fov = c.FovFile is null ? null : new FileInfo(Path.Combine(cacheDir, c.FovFile));
+        return image.Exists && image.Length == voxels * sizeof(float) && label.Exists && label.Length == voxels
+               && (fov is null || fov.Exists && fov.Length == voxels);
     }
 
-    private static CachedCase Build(SourceCase sc, SourceFileRecord imageRecord, SourceFileRecord labelRecord, PreprocessRecipe recipe,
-        string recipeHash, string cacheDir, Func<string, Volume>? reader)
+    private static CachedCase Build(SourceCase sc, SourceFileRecord imageRecord, SourceFileRecord labelRecord, SourceFileRecord? fovRecord,
+        PreprocessRecipe recipe, string recipeHash, string cacheDir, Func<string, Volume>? reader)
     {
         var image = SourceReading.Read(sc, false, reader);
         var label = SourceReading.Read(sc, true, reader);
+        // The FOV is found on the colour image (its red channel), so before the channel is picked.
+        float[]? fov = recipe.Fov is null ? null
+            : sc.FovPath is { } fovPath
+                ? ColourSources.FovFromMask(reader is not null ? reader(fovPath) : VolumeReader.Read(fovPath), fovPath,
+                    ColourSources.IsColour(image) ? image.Shape[..2] : image.Shape)
+                : ColourSources.FovFromRed(image, recipe.FovThreshold!.Value, sc.ImagePath);
+        if (recipe.Channel is { } channel)
+        {
+            image = ColourSources.SelectChannel(image, channel, sc.ImagePath);
+            label = ColourSources.Greyscale(label, sc.LabelPath);
+        }
         if (!image.Shape.SequenceEqual(label.Shape))
-            throw new InvalidDataException($"{sc.LabelPath}: label shape ({string.Join(", ", label.Shape)}) differs from image {sc.ImagePath} ({string.Join(", ", image.Shape)})");
+            throw new InvalidDataException($"{sc.LabelPath}: label shape ({string.Join(", ", label.Shape)}) differs from image {sc.ImagePath} ({string.Join(", ", image.Shape)})" +
+                                           (ColourSources.IsColour(image) && label.Rank == 2 ? "; the image is colour: a recipe for it names the Channel to keep" : ""));
         if (image.Rank is not (2 or 3))
             throw new InvalidDataException($"{sc.ImagePath}: {image.Rank}D image; preprocessing takes 2D or 3D volumes");
         int slices = image.Rank == 3 ? image.Shape[0] : 1, h = image.Shape[^2], w = image.Shape[^1];
@@ -160,10 +178,13 @@ public static class Preprocessor
         var mapped = MapLabels(label.Data, recipe, voxel => SourceReading.FileOf(sc, true, voxel, h * w));
         var outImage = new float[slices * plane];
         var outLabelF = new float[slices * plane];
+        var outFovF = fov is null ? null : new float[slices * plane];
         for (int z = 0; z < slices; z++)
         {
             SliceResampler.Resize(image.Data.AsSpan(z * h * w, h * w), h, w, outImage.AsSpan(z * plane, plane), H, W, recipe.ImageInterpolation);
             SliceResampler.Resize(mapped.AsSpan(z * h * w, h * w), h, w, outLabelF.AsSpan(z * plane, plane), H, W, recipe.LabelInterpolation);
+            // Nearest whatever the label interpolation: the FOV stays exactly 0/1.
+            if (outFovF is not null) SliceResampler.Resize(fov!.AsSpan(z * h * w, h * w), h, w, outFovF.AsSpan(z * plane, plane), H, W, Interpolation.Nearest);
         }
         var norm = VolumeStatistics.ClipAndNormalise(outImage, recipe);
 
@@ -176,10 +197,17 @@ public static class Preprocessor
             if (outLabel[i] > 0) foreground[i / plane]++;
         }
 
-        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{recipeHash}|{imageRecord.Sha256}|{labelRecord.Sha256}")))[..16];
+        // The FOV mask's hash joins the key only when there is one, so every key of a FOV-less cache is what it was.
+        var keyText = $"{recipeHash}|{imageRecord.Sha256}|{labelRecord.Sha256}" + (fovRecord is null ? "" : $"|{fovRecord.Sha256}");
+        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(keyText)))[..16];
         var stem = $"{SafeName(sc.Site)}/{SafeName(sc.Name)}-{key}";
         AtomicFile.Write(Path.Combine(cacheDir, stem + ImageSuffix), s => s.Write(MemoryMarshal.AsBytes(outImage.AsSpan())));
         AtomicFile.Write(Path.Combine(cacheDir, stem + LabelSuffix), s => s.Write(outLabel));
+        if (outFovF is not null)
+        {
+            var outFov = Array.ConvertAll(outFovF, v => v > 0 ? (byte)1 : (byte)0);
+            AtomicFile.Write(Path.Combine(cacheDir, stem + FovSuffix), s => s.Write(outFov));
+        }
 
         double[] spacing3 = image.Rank == 3 ? image.Spacing : [1.0, image.Spacing[0], image.Spacing[1]];
         return new CachedCase
@@ -190,6 +218,7 @@ public static class Preprocessor
             Spacing = [spacing3[0], spacing3[1] * h / H, spacing3[2] * w / W],
             SourceShape = image.Shape, SourceSpacing = image.Spacing,
             Normalisation = norm, ForegroundPerSlice = foreground,
+            FovFile = outFovF is null ? null : stem + FovSuffix, FovSource = fovRecord,
         };
     }
 
@@ -220,12 +249,13 @@ public static class Preprocessor
 
     private static void DeleteUnreferenced(string cacheDir, CacheIndex index)
     {
-        var keep = index.Cases.SelectMany(c => new[] { c.ImageFile, c.LabelFile })
+        var keep = index.Cases.SelectMany(c => c.FovFile is null ? new[] { c.ImageFile, c.LabelFile } : [c.ImageFile, c.LabelFile, c.FovFile])
             .Select(f => Path.GetFullPath(Path.Combine(cacheDir, f))).ToHashSet();
         foreach (var file in Directory.EnumerateFiles(cacheDir, "*", SearchOption.AllDirectories))
         {
             var name = Path.GetFileName(file);
-            bool ours = name.EndsWith(ImageSuffix, StringComparison.Ordinal) || name.EndsWith(LabelSuffix, StringComparison.Ordinal);
+            bool ours = name.EndsWith(ImageSuffix, StringComparison.Ordinal) || name.EndsWith(LabelSuffix, StringComparison.Ordinal)
+                        || name.EndsWith(FovSuffix, StringComparison.Ordinal);
             if (ours && !keep.Contains(file)) File.Delete(file);
         }
         foreach (var dir in Directory.GetDirectories(cacheDir))

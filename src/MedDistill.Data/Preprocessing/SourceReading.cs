@@ -6,7 +6,8 @@ namespace MedDistill.Data.Preprocessing;
 
 /// <summary>
 /// Reads a <see cref="SourceCase"/>'s image and label however the case is stored: one file each (NIfTI pairs), one
-/// multi-array file with named arrays (Synapse's .npy.h5 test volumes), or one 2D file per slice (Synapse's train_npz).
+/// multi-array file with named arrays (Synapse's .npy.h5 test volumes), one 2D file per slice holding both (Synapse's
+/// train_npz), or one 2D file per slice for each (CHAOS: DICOM images, PNG masks).
 /// </summary>
 internal static class SourceReading
 {
@@ -17,17 +18,17 @@ internal static class SourceReading
     public static Volume Read(SourceCase sc, bool label, Func<string, Volume>? reader)
     {
         var key = label ? sc.LabelKey : sc.ImageKey;
-        if (sc.SliceFiles is null)
+        if (sc.SlicesOf(label) is not { } slices)
         {
             var path = label ? sc.LabelPath : sc.ImagePath;
             return key is null && reader is not null ? reader(path) : VolumeReader.Read(path, key);
         }
-        return Stack(sc.SliceFiles, key);
+        return Stack(slices, key);
     }
 
     /// <summary>The file a voxel of the (stacked) volume came from, for error messages.</summary>
     public static string FileOf(SourceCase sc, bool label, int voxel, int plane) =>
-        sc.SliceFiles is { } files ? files[Math.Min(voxel / plane, files.Count - 1)] : label ? sc.LabelPath : sc.ImagePath;
+        sc.SlicesOf(label) is { } files ? files[Math.Min(voxel / plane, files.Count - 1)] : label ? sc.LabelPath : sc.ImagePath;
 
     private static Volume Stack(IReadOnlyList<string> files, string? key)
     {
@@ -44,8 +45,21 @@ internal static class SourceReading
             slice.Data.CopyTo(data, z * slice.Data.Length);
         }
         if (first is null) throw new InvalidDataException("a sliced case has no slice files");
-        // 2D slice files carry no slice spacing: 1 is a placeholder, as for any 2D source.
-        return new Volume(data!, [files.Count, first.Shape[0], first.Shape[1]], [1.0, first.Spacing[0], first.Spacing[1]], first.StoredType);
+        return new Volume(data!, [files.Count, first.Shape[0], first.Shape[1]], [SliceSpacing(files, first, key), first.Spacing[0], first.Spacing[1]], first.StoredType);
+    }
+
+    /// <summary>
+    /// DICOM slices carry their position, so the spacing is the first-to-last distance over the gaps; other 2D slice files
+    /// carry none (their affine has no translation), and 1 is a placeholder, as for any 2D source.
+    /// </summary>
+    private static double SliceSpacing(IReadOnlyList<string> files, Volume first, string? key)
+    {
+        if (files.Count < 2 || VolumeReader.Detect(files[0]) != VolumeFormat.Dicom) return 1.0;
+        var last = VolumeReader.Read(files[^1], key);
+        double squares = 0;
+        for (int r = 0; r < 3; r++) squares += Math.Pow(last.Affine[r, 3] - first.Affine[r, 3], 2);
+        double spacing = Math.Sqrt(squares) / (files.Count - 1);
+        return spacing > 0 ? spacing : 1.0;
     }
 
     /// <summary>
