@@ -2,6 +2,7 @@ using MedDistill.Distillation.AcwSkd;
 using MedDistill.Distillation.AffinityKd;
 using MedDistill.Distillation.Baselines;
 using MedDistill.Distillation.Emkd;
+using MedDistill.Distillation.Gkd;
 using MedDistill.Distillation.Mskd;
 using MedDistill.Models;
 
@@ -14,6 +15,7 @@ public sealed record DistillationOptions
     public EmkdOptions Emkd { get; init; } = new();
     public MskdOptions Mskd { get; init; } = new();
     public AcwSkdOptions AcwSkd { get; init; } = new();
+    public GkdOptions Gkd { get; init; } = new();
     public KdOptions Kd { get; init; } = new();
     public AtOptions At { get; init; } = new();
     public SkdOptions Skd { get; init; } = new();
@@ -24,11 +26,11 @@ public sealed record DistillationOptions
 /// <summary>Resolves distillation methods by name, as configurations and the CLI spell them.</summary>
 public static class DistillationMethods
 {
-    /// <summary>Registered names: <c>none</c>, <c>affinity-kd</c>, <c>emkd</c>, <c>mskd</c>, <c>acw-skd</c>, and the ACW-SKD paper's
+    /// <summary>Registered names: <c>none</c>, <c>affinity-kd</c>, <c>emkd</c>, <c>mskd</c>, <c>acw-skd</c>, <c>gkd</c>, and the ACW-SKD paper's
     /// baselines <c>kd</c>, <c>at</c>, <c>skd</c>, <c>cwd</c>, <c>byot</c>.</summary>
     public static IReadOnlyList<string> Names { get; } =
     [
-        NoDistillation.MethodName, AffinityKdMethod.MethodName, EmkdMethod.MethodName, MskdMethod.MethodName, AcwSkdMethod.MethodName,
+        NoDistillation.MethodName, AffinityKdMethod.MethodName, EmkdMethod.MethodName, MskdMethod.MethodName, AcwSkdMethod.MethodName, GkdMethod.MethodName,
         KdMethod.MethodName, AtMethod.MethodName, SkdMethod.MethodName, CwdMethod.MethodName, ByotMethod.MethodName,
     ];
 
@@ -42,7 +44,8 @@ public static class DistillationMethods
     /// Builds the method <paramref name="name"/> (case-insensitive) for this student and teacher. Affinity-KD with KMM
     /// probes both networks once (no_grad, eval mode, modes restored) to size its adapter, which it puts on the student's
     /// device and dtype; so does MSKD for each FFD tap pair whose channel counts differ. The caller disposes the method
-    /// (which disposes the adapters); so do CWD on taps of unequal width and BYOT with its hint. ACW-SKD and BYOT are
+    /// (which disposes the adapters); so do CWD on taps of unequal width and BYOT with its hint. GKD probes both networks'
+    /// tap widths for its two MSAN headers. ACW-SKD and BYOT are
     /// self-distillation: they probe only the student and accept a null teacher.
     /// </summary>
     public static IDistillationMethod Create(string name, DistillationOptions? options, SegmentationModel student, SegmentationModel? teacher)
@@ -59,6 +62,7 @@ public static class DistillationMethods
             EmkdMethod.MethodName => new EmkdMethod(options.Emkd, student, teacher!),
             MskdMethod.MethodName => new MskdMethod(options.Mskd, student, teacher!),
             AcwSkdMethod.MethodName => new AcwSkdMethod(options.AcwSkd, student),
+            GkdMethod.MethodName => new GkdMethod(options.Gkd, student, teacher!),
             KdMethod.MethodName => new KdMethod(options.Kd),
             AtMethod.MethodName => new AtMethod(options.At, student, teacher!),
             SkdMethod.MethodName => new SkdMethod(options.Skd, student, teacher!),

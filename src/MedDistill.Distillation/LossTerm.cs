@@ -6,7 +6,7 @@ namespace MedDistill.Distillation;
 /// One named part of a training objective: its weight in the total and its unweighted scalar value (a 0-dim tensor that keeps
 /// its autograd history and belongs to the caller's dispose scope). Names are short and stable because logs and tables key on
 /// them: <c>dice</c>, <c>focal</c>, <c>lm</c>, <c>kmm</c>, <c>aam</c>, <c>pmd</c>, <c>imd</c>, <c>rad</c>,
-/// <c>ffd</c>, <c>rgd</c>, <c>aux</c>, <c>cw</c>, <c>frm</c>, <c>at</c>; the baselines' <c>kd</c>, <c>at</c>, <c>pi</c>,
+/// <c>ffd</c>, <c>rgd</c>, <c>aux</c>, <c>cw</c>, <c>frm</c>, <c>at</c>, <c>intra</c>, <c>inter</c>, <c>cross</c>, <c>act</c>; the baselines' <c>kd</c>, <c>at</c>, <c>pi</c>,
 /// <c>pa</c>, <c>cwd</c>, <c>ce</c>, <c>kl</c>, <c>hint</c>.
 /// </summary>
 public sealed record LossTerm(string Name, double Weight, Tensor Value);

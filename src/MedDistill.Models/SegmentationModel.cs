@@ -36,6 +36,7 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
     public const string LogitsTap = "logits";
 
     private Dictionary<string, Tensor>? capturing;
+    private (string Tap, Tensor Value)? substituting;
 
     protected SegmentationModel(string name, ModelOptions options)
     {
@@ -104,14 +105,54 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
+    /// <see cref="forward_features"/> with tap <paramref name="tap"/>'s value replaced by <paramref name="replacement"/>: the
+    /// network computes everything up to that tap as usual, then continues from the replacement, so gradients reach the
+    /// replacement through the rest of the network (GKD's header exchange feeds a reconstructed encoder map to a decoder).
+    /// The replacement must have the tap's shape; a requested <paramref name="taps"/> entry equal to <paramref name="tap"/>
+    /// records the replacement, the value the network went on with. The layers before the tap still run (their result is
+    /// discarded): networks have no separate decoder entry point, and this keeps one forward per network.
+    /// </summary>
+    public FeatureMaps forward_substituted(Tensor input, string tap, Tensor replacement, params string[] taps)
+    {
+        ArgumentNullException.ThrowIfNull(tap);
+        ArgumentNullException.ThrowIfNull(replacement);
+        if (!TapNames.Contains(tap))
+            throw new ArgumentException($"{Name} has no feature tap '{tap}' to substitute; it has: {string.Join(", ", TapNames)}", nameof(tap));
+        if (tap == LogitsTap)
+            throw new ArgumentException($"{Name}: the logits are the output, not a tap the forward continues from; substitute an earlier tap", nameof(tap));
+        if (substituting is not null) throw new InvalidOperationException($"{Name}: forward_substituted is not reentrant");
+        substituting = (tap, replacement);
+        try
+        {
+            var maps = forward_features(input, taps);
+            if (substituting is not null)
+                throw new InvalidOperationException($"{Name}: forward did not pass tap '{tap}' (a bug in the network)");
+            return maps;
+        }
+        finally { substituting = null; }
+    }
+
+    /// <summary>
     /// Whether the running <see cref="forward_features"/> call asked for tap <paramref name="name"/>: lets a network skip a
     /// branch that only feeds a tap (an auxiliary head used by a training loss), so a plain forward never pays for it.
     /// </summary>
     protected bool IsTapRequested(string name) => capturing is not null && capturing.ContainsKey(name);
 
-    /// <summary>Called by subclasses in forward at each tap point; records <paramref name="x"/> when it is requested.</summary>
+    /// <summary>
+    /// Called by subclasses in forward at each tap point; records <paramref name="x"/> when it is requested. The forward must
+    /// continue from the RETURN value: under <see cref="forward_substituted"/> it is the replacement, not <paramref name="x"/>.
+    /// </summary>
     protected Tensor Tap(string name, Tensor x)
     {
+        if (substituting is { } s && s.Tap == name)
+        {
+            if (!s.Value.shape.SequenceEqual(x.shape))
+                throw new ArgumentException(
+                    $"{Name}: the replacement for tap '{name}' has shape [{string.Join(", ", s.Value.shape)}], the tap has [{string.Join(", ", x.shape)}]");
+            x = s.Value;
+            // Cleared once used: forward_substituted reads it to tell that the network reached the tap.
+            substituting = null;
+        }
         if (capturing is not null && capturing.ContainsKey(name)) capturing[name] = x;
         return x;
     }

@@ -45,6 +45,13 @@ public sealed class Objective : IDisposable
     {
         if (method is IStepAware aware) aware.SetProgress(step, totalSteps);
     }
+
+    /// <summary>Hands this step's input batch to a method that runs forward passes of its own (<see cref="IInputAware"/>).</summary>
+    public void SetInput(Tensor image)
+    {
+        if (method is IInputAware aware) aware.SetInput(image);
+    }
+
     public nn.Module? TrainableModule => method.TrainableModule;
 
     public static Objective Create(RunSpec spec, SegmentationModel student, SegmentationModel? teacher)
@@ -69,6 +76,7 @@ public sealed class Objective : IDisposable
                     [Distillation.Emkd.EmkdMethod.PixelTerm, Distillation.Emkd.EmkdMethod.ImportanceMapTerm, Distillation.Emkd.EmkdMethod.RegionAffinityTerm],
                 Distillation.Mskd.MskdMethod.MethodName => [Distillation.Mskd.MskdMethod.FilteringTerm, Distillation.Mskd.MskdMethod.GraphTerm],
                 Distillation.AcwSkd.AcwSkdMethod.MethodName => Distillation.AcwSkd.AcwSkdTermNames.Format(options.AcwSkd.Terms).Split('+'),
+                Distillation.Gkd.GkdMethod.MethodName => Distillation.Gkd.GkdTermNames.Returned(options.Gkd.Terms),
                 KdMethod.MethodName => [KdMethod.Term],
                 AtMethod.MethodName => [AtMethod.Term],
                 SkdMethod.MethodName => options.Skd.TermList,
@@ -129,6 +137,9 @@ public sealed class Objective : IDisposable
                 acw.Validate();
                 options = options with { AcwSkd = acw };
                 break;
+            case Distillation.Gkd.GkdMethod.MethodName:
+                options = options with { Gkd = BindValid<Distillation.Gkd.GkdOptions>(method.Options, o => o.Validate()) };
+                break;
             case KdMethod.MethodName:
                 options = options with { Kd = BindValid<KdOptions>(method.Options, o => o.Validate()) };
                 break;
@@ -183,7 +194,7 @@ public sealed class Objective : IDisposable
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         PropertyNameCaseInsensitive = true,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        Converters = { new AffinityTermsConverter(), new AcwSkdTermsConverter(), new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        Converters = { new AffinityTermsConverter(), new AcwSkdTermsConverter(), new GkdTermsConverter(), new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
     /// <summary>Affinity-KD's term set as configurations spell it: "lm+kmm+aam".</summary>
@@ -212,6 +223,20 @@ public sealed class Objective : IDisposable
 
         public override void Write(Utf8JsonWriter writer, Distillation.AcwSkd.AcwSkdTerms value, JsonSerializerOptions options) =>
             writer.WriteStringValue(Distillation.AcwSkd.AcwSkdTermNames.Format(value));
+    }
+
+    /// <summary>GKD's term set as configurations spell it: "intra+inter+cross" (act always runs and is not listed).</summary>
+    private sealed class GkdTermsConverter : JsonConverter<Distillation.Gkd.GkdTerms>
+    {
+        public override Distillation.Gkd.GkdTerms Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.String) throw new JsonException("terms must be a string such as \"intra+inter+cross\"");
+            try { return Distillation.Gkd.GkdTermNames.Parse(reader.GetString()!); }
+            catch (FormatException e) { throw new JsonException(e.Message); }
+        }
+
+        public override void Write(Utf8JsonWriter writer, Distillation.Gkd.GkdTerms value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(Distillation.Gkd.GkdTermNames.Format(value));
     }
 
     public void Dispose() => method.Dispose();

@@ -241,6 +241,7 @@ public sealed class Trainer(PreparedRun run, TrainerOptions? options = null)
             }
             studentMaps = student.forward_features(image, objective.StudentTaps.ToArray());
         }
+        objective.SetInput(image);
         // Losses in float32 whatever the forward's precision.
         var (total, terms) = objective.Compute(studentMaps, teacherMaps, label);
         total.backward();

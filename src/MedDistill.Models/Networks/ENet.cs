@@ -130,7 +130,7 @@ public sealed class ENet : SegmentationModel
         At(Stage2Tap, x);
         foreach (var (name, block) in stage3)
             if (name != SkippedBlock) x = block.call(x);
-        At(EncoderTap, x);
+        x = At(EncoderTap, x);
         x = up4.call(x, indices2);
         foreach (var block in stage4) x = block.call(x);
         At(Up1Tap, x);

@@ -77,7 +77,7 @@ public sealed class ERFNet : SegmentationModel
             x = encoder.layers[i].call(x);
             if (i == Stage1LastLayer) At(Stage1Tap, x);
         }
-        At(EncoderTap, x);
+        x = At(EncoderTap, x);
         for (int i = 0; i < decoder.layers.Count; i++)
         {
             x = decoder.layers[i].call(x);
