@@ -17,7 +17,7 @@ namespace MedDistill.Distillation;
 /// </summary>
 public interface IDistillationMethod : IDisposable
 {
-    /// <summary>The registry name: <c>none</c>, <c>affinity-kd</c>, <c>emkd</c>, <c>mskd</c>, <c>acw-skd</c>, <c>gkd</c>, <c>kd</c>, <c>at</c>, <c>skd</c>, <c>cwd</c>, <c>byot</c>.</summary>
+    /// <summary>The registry name: <c>none</c>, <c>affinity-kd</c>, <c>emkd</c>, <c>mskd</c>, <c>acw-skd</c>, <c>gkd</c>, <c>kd</c>, <c>at</c>, <c>skd</c>, <c>cwd</c>, <c>byot</c>, <c>fsp</c>, <c>ifvd</c>.</summary>
     string Name { get; }
 
     /// <summary>Feature taps the student's forward_features must capture (logits are always there and are not listed).</summary>

@@ -7,7 +7,7 @@ namespace MedDistill.Distillation;
 /// its autograd history and belongs to the caller's dispose scope). Names are short and stable because logs and tables key on
 /// them: <c>dice</c>, <c>focal</c>, <c>lm</c>, <c>kmm</c>, <c>aam</c>, <c>pmd</c>, <c>imd</c>, <c>rad</c>,
 /// <c>ffd</c>, <c>rgd</c>, <c>aux</c>, <c>cw</c>, <c>frm</c>, <c>at</c>, <c>intra</c>, <c>inter</c>, <c>cross</c>, <c>act</c>; the baselines' <c>kd</c>, <c>at</c>, <c>pi</c>,
-/// <c>pa</c>, <c>cwd</c>, <c>ce</c>, <c>kl</c>, <c>hint</c>.
+/// <c>pa</c>, <c>cwd</c>, <c>ce</c>, <c>kl</c>, <c>hint</c>, <c>fsp</c>, <c>ifvd</c>.
 /// </summary>
 public sealed record LossTerm(string Name, double Weight, Tensor Value);
 

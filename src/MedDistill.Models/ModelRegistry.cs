@@ -18,6 +18,8 @@ public static class ModelRegistry
         ["unet"] = options => new UNet(options),
         // Not in Table 1: ACW-SKD's self-distilled student, aux head on the 1/4 decoder stage (docs/models.md).
         [ResNet18UNet.RegistryName] = options => new ResNet18UNet(options),
+        // Not in Table 1: GKD's MobileNetV2-UNet student (docs/models.md).
+        [MobileNetV2UNet.RegistryName] = options => new MobileNetV2UNet(options),
     };
 
     /// <summary>Registered names, in the order of the Affinity-KD paper's Table 1 where they appear there.</summary>

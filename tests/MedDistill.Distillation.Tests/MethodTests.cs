@@ -90,7 +90,7 @@ public class MethodTests
     [Test]
     public void FactoryResolvesNames()
     {
-        Assert.That(DistillationMethods.Names, Is.EqualTo(new[] { "none", "affinity-kd", "emkd", "mskd", "acw-skd", "gkd", "kd", "at", "skd", "cwd", "byot" }));
+        Assert.That(DistillationMethods.Names, Is.EqualTo(new[] { "none", "affinity-kd", "emkd", "mskd", "acw-skd", "gkd", "kd", "at", "skd", "cwd", "byot", "fsp", "ifvd" }));
         manual_seed(31);
         using var student = ModelRegistry.Create("enet", new ModelOptions(1, 2, 0.25));
         using var teacher = ModelRegistry.Create("enet", new ModelOptions(1, 2, 0.5));

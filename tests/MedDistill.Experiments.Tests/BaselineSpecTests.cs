@@ -26,6 +26,11 @@ public class BaselineSpecTests
         Assert.That((cwd.StudentTap, cwd.TeacherTap, cwd.Temperature), Is.EqualTo(("decoder", "decoder", 1.0)));
         var byot = Objective.BindMethodOptions(Method("byot", """{"terms": "kl+ce", "klWeight": 0.3, "temperature": 2, "adapterBias": false}""")).Byot;
         Assert.That((byot.TermList, byot.KlWeight, byot.Temperature, byot.AdapterBias), Is.EqualTo((new[] { "ce", "kl" }, 0.3, 2.0, false)));
+        var fsp = Objective.BindMethodOptions(Method("fsp", """{"pairs": [{"studentFirst": "stage2", "studentSecond": "encoder", "teacherFirst": "enc3", "teacherSecond": "encoder"}], "weight": 0.1, "adapterBias": false}""")).Fsp;
+        Assert.That((fsp.Pairs.Single(), fsp.Weight, fsp.AdapterBias), Is.EqualTo((new FspPair("stage2", "encoder", "enc3", "encoder"), 0.1, false)));
+        var ifvd = Objective.BindMethodOptions(Method("ifvd", """{"studentTap": "up3", "weight": 50}""")).Ifvd;
+        Assert.That((ifvd.StudentTap, ifvd.TeacherTap, ifvd.Weight), Is.EqualTo(("up3", "decoder", 50.0)));
+        Assert.That(Objective.BindMethodOptions(Method("fsp", null)).Fsp.Pairs.Single(), Is.EqualTo(new FspPair("encoder", "decoder", "encoder", "decoder")));
         // No options: the defaults.
         Assert.That(Objective.BindMethodOptions(Method("skd", null)).Skd, Is.EqualTo(new SkdOptions()));
     }
@@ -36,6 +41,9 @@ public class BaselineSpecTests
     [TestCase("skd", """{"beta": 4}""")]
     [TestCase("cwd", """{"tap": "logits"}""")]
     [TestCase("byot", """{"hintWeigth": 1}""")]
+    [TestCase("fsp", """{"tapPairs": []}""")]
+    [TestCase("fsp", """{"pairs": [{"student": "encoder", "teacher": "encoder"}]}""")]
+    [TestCase("ifvd", """{"tap": "decoder"}""")]
     public void UnknownOptionNamesAreErrors(string name, string json) =>
         Assert.That(() => Objective.BindMethodOptions(Method(name, json)), Throws.ArgumentException.With.Message.StartWith("method.options"));
 
@@ -46,6 +54,10 @@ public class BaselineSpecTests
     [TestCase("skd", """{"grid": 0}""")]
     [TestCase("cwd", """{"weight": -1}""")]
     [TestCase("byot", """{"terms": ""}""")]
+    [TestCase("fsp", """{"pairs": []}""")]
+    [TestCase("fsp", """{"pairs": [{"studentFirst": "encoder", "studentSecond": "decoder", "teacherFirst": "encoder"}]}""")]
+    [TestCase("ifvd", """{"weight": -1}""")]
+    [TestCase("ifvd", """{"teacherTap": " "}""")]
     public void BadValuesAreErrors(string name, string json) =>
         Assert.That(() => Objective.BindMethodOptions(Method(name, json)), Throws.ArgumentException.With.Message.StartWith("method.options"));
 
@@ -59,6 +71,13 @@ public class BaselineSpecTests
             Assert.That(skd.TermNames, Is.EqualTo(new[] { "dice", "focal", "pa" }));
         using (var kd = Objective.Create(Spec("kd", null), student, teacher))
             Assert.That(kd.TermNames, Is.EqualTo(new[] { "dice", "focal", "kd" }));
+        using (var fsp = Objective.Create(Spec("fsp", null), student, teacher))
+        {
+            Assert.That(fsp.TermNames, Is.EqualTo(new[] { "dice", "focal", "fsp" }));
+            Assert.That(fsp.TrainableModule, Is.Not.Null, "resnet18-unet's encoder (64) and decoder (4) widths differ from unet's (128, 8)");
+        }
+        using (var ifvd = Objective.Create(Spec("ifvd", null), student, teacher))
+            Assert.That((ifvd.TermNames, ifvd.TrainableModule), Is.EqualTo((new[] { "dice", "focal", "ifvd" }, (nn.Module?)null)));
         using (var byot = Objective.Create(Spec("byot", null), student, null))
         {
             Assert.That(byot.TermNames, Is.EqualTo(new[] { "dice", "focal", "ce", "kl", "hint" }));

@@ -8,7 +8,7 @@ namespace MedDistill.Models.Tests;
 public class NoGradTapTests
 {
     [Test]
-    public void TapsOutliveTheForwardWithoutGrad([Values("espnet", "enet", "erfnet", "unetpp", "deeplabv3plus", "unet", "resnet18-unet")] string name)
+    public void TapsOutliveTheForwardWithoutGrad([Values("espnet", "enet", "erfnet", "unetpp", "deeplabv3plus", "unet", "resnet18-unet", "mobilenetv2-unet")] string name)
     {
         manual_seed(5);
         using var model = ModelRegistry.Create(name, new ModelOptions(1, 2, 0.125));

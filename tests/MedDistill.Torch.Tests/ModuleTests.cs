@@ -324,6 +324,14 @@ public class ModuleTests
         Assert.That(p, Is.EqualTo(new[] { -0.1f, 2f, -0.3f, 4f }).Within(1e-6));
         Assert.Throws<ArgumentException>(() => prelu.call(zeros(1, 3, 1, 1)));
 
+        // ReLU6 clips to [0, 6]; like PyTorch's, its gradient is 1 strictly inside and 0 outside (and at the ends).
+        using var relu6 = ReLU6();
+        var r = tensor(new float[] { -2, 0, 3, 6, 7.5f }, 5).requires_grad_();
+        var clipped = relu6.call(r);
+        Assert.That(clipped.ToArray<float>(), Is.EqualTo(new[] { 0f, 0f, 3f, 6f, 6f }));
+        clipped.sum().backward();
+        Assert.That(r.grad!.ToArray<float>(), Is.EqualTo(new[] { 0f, 0f, 1f, 0f, 0f }));
+
         var x = tensor(new float[] { 1, 5, 2, 0, 3, 4, 8, 7, 6, 9, 1, 2, 0, 1, 3, 4 }, 1, 1, 4, 4);
         using var pool = MaxPool2dWithIndices(2);
         var (pooled, indices) = pool.call(x);

@@ -25,11 +25,13 @@ public static class ModelsCommand
         command.SetAction(_ =>
         {
             var options = AffinityKdTable1.MriOptions;
-            Console.WriteLine($"{"name",-16}{"network",-18}{$"params (in {options.InChannels}, classes {options.Classes})",24}");
+            // The name column fits the longest registry name (mobilenetv2-unet is 16 characters) plus a space.
+            int width = Math.Max(16, ModelRegistry.Names.Max(n => n.Length) + 1);
+            Console.WriteLine($"{"name".PadRight(width)}{"network",-18}{$"params (in {options.InChannels}, classes {options.Classes})",24}");
             foreach (var name in ModelRegistry.Names)
             {
                 using var net = ModelRegistry.Create(name, options);
-                Console.WriteLine($"{name,-16}{net.GetName(),-18}{net.parameter_count().ToString("N0", CultureInfo.InvariantCulture),24}");
+                Console.WriteLine($"{name.PadRight(width)}{net.GetName(),-18}{net.parameter_count().ToString("N0", CultureInfo.InvariantCulture),24}");
             }
             return CliHost.ExitOk;
         });

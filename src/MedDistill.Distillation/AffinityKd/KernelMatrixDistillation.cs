@@ -68,7 +68,7 @@ public sealed class KernelMatrixDistillation : nn.Module<Tensor, Tensor, Tensor>
     /// <summary>Below this norm a row is divided by the clamp instead (PyTorch's F.normalize eps).</summary>
     public const double NormClamp = 1e-12;
 
-    /// <summary>Probe input side used by <see cref="ProbeChannels"/>: a multiple of every zoo network's input multiple (≤ 16).</summary>
+    /// <summary>Probe input side used by <see cref="ProbeChannels"/>: a multiple of every zoo network's input multiple (≤ 32).</summary>
     public const long DefaultProbeSize = 32;
 
     private readonly Conv2d adapter;

@@ -210,3 +210,61 @@ public sealed record ByotOptions
         if (new[] { AuxLogitsTap, AuxFeaturesTap, PenultimateTap }.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException($"{owner}: taps must not be empty");
     }
 }
+
+/// <summary>
+/// One FSP pair: two taps of the student (first, second) whose flow matrix is matched to that of two taps of the teacher.
+/// "First" is the map whose channels index the rows of G; the order of the two maps in the network does not matter.
+/// </summary>
+public sealed record FspPair(string StudentFirst, string StudentSecond, string TeacherFirst, string TeacherSecond);
+
+/// <summary>Settings of <c>fsp</c>, the flow of solution procedure (Yim et al., CVPR 2017), one of GKD's baselines.</summary>
+public sealed record FspOptions
+{
+    /// <summary>
+    /// The pairs, summed (default one: encoder → decoder on both networks). Every network of the zoo has those two taps,
+    /// so the default works for the unet teacher and the enet, erfnet and mobilenetv2-unet students alike; the flow it
+    /// describes spans the whole decoder, where a U-Net teacher and a light student differ most. The paper's pairs (start
+    /// and end of a residual stage) need per-network tap names: give them here.
+    /// </summary>
+    public IReadOnlyList<FspPair> Pairs { get; init; } =
+        [new(SegmentationModel.EncoderTap, SegmentationModel.DecoderTap, SegmentationModel.EncoderTap, SegmentationModel.DecoderTap)];
+
+    /// <summary>
+    /// Weight of the term (default 1). Our value is a mean over the N·C1·C2 matrix entries; the paper's λ/N·Σ‖G_s − G_t‖²
+    /// (summed over entries) corresponds to a weight of λ·C1·C2 here.
+    /// </summary>
+    public double Weight { get; init; } = 1.0;
+
+    /// <summary>Whether the adapters (1×1 convs student → teacher channels, where the widths differ) have a bias (default true).</summary>
+    public bool AdapterBias { get; init; } = true;
+
+    public void Validate()
+    {
+        const string owner = nameof(FspOptions);
+        if (Pairs is null || Pairs.Count == 0) throw new ArgumentException($"{owner}: {nameof(Pairs)} is empty");
+        foreach (var p in Pairs)
+            if (p is null || new[] { p.StudentFirst, p.StudentSecond, p.TeacherFirst, p.TeacherSecond }.Any(string.IsNullOrWhiteSpace))
+                throw new ArgumentException($"{owner}: every pair needs studentFirst, studentSecond, teacherFirst and teacherSecond taps");
+        TensorChecks.NonNegative(Weight, nameof(Weight), owner);
+    }
+}
+
+/// <summary>Settings of <c>ifvd</c>, intra-class feature variation distillation (Wang et al., ECCV 2020), one of GKD's baselines.</summary>
+public sealed record IfvdOptions
+{
+    /// <summary>Student map (default <c>decoder</c>, the last map before the classifier, as the paper's penultimate features).</summary>
+    public string StudentTap { get; init; } = SegmentationModel.DecoderTap;
+
+    /// <summary>Teacher map (default <c>decoder</c>).</summary>
+    public string TeacherTap { get; init; } = SegmentationModel.DecoderTap;
+
+    /// <summary>Weight of the term (default 1, our choice: the paper's weights were tuned for Cityscapes beside its other terms).</summary>
+    public double Weight { get; init; } = 1.0;
+
+    public void Validate()
+    {
+        const string owner = nameof(IfvdOptions);
+        if (string.IsNullOrWhiteSpace(StudentTap) || string.IsNullOrWhiteSpace(TeacherTap)) throw new ArgumentException($"{owner}: taps must not be empty");
+        TensorChecks.NonNegative(Weight, nameof(Weight), owner);
+    }
+}

@@ -82,6 +82,8 @@ public sealed class Objective : IDisposable
                 SkdMethod.MethodName => options.Skd.TermList,
                 CwdMethod.MethodName => [CwdMethod.Term],
                 ByotMethod.MethodName => options.Byot.TermList,
+                FspMethod.MethodName => [FspMethod.Term],
+                IfvdMethod.MethodName => [IfvdMethod.Term],
                 _ => [],
             });
         }
@@ -154,6 +156,12 @@ public sealed class Objective : IDisposable
                 break;
             case ByotMethod.MethodName:
                 options = options with { Byot = BindValid<ByotOptions>(method.Options, o => o.Validate()) };
+                break;
+            case FspMethod.MethodName:
+                options = options with { Fsp = BindValid<FspOptions>(method.Options, o => o.Validate()) };
+                break;
+            case IfvdMethod.MethodName:
+                options = options with { Ifvd = BindValid<IfvdOptions>(method.Options, o => o.Validate()) };
                 break;
             default:
                 if (method.Options is { Count: > 0 }) throw new ArgumentException($"method.options: method {name} has no options");

@@ -40,6 +40,7 @@ public static class CostRules
         [typeof(Linear)] = LayerKind.Linear,
         [typeof(BatchNorm2d)] = LayerKind.BatchNorm,
         [typeof(ReLU)] = LayerKind.Activation,
+        [typeof(ReLU6)] = LayerKind.Activation,
         [typeof(PReLU)] = LayerKind.Activation,
         [typeof(LeakyReLU)] = LayerKind.Activation,
         [typeof(GELU)] = LayerKind.Activation,

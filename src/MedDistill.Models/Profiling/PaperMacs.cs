@@ -13,7 +13,7 @@ namespace MedDistill.Models.Profiling;
 /// <param name="ConvolutionBias">One per output element of a convolution that has a bias.</param>
 /// <param name="Linear">A Linear layer's input elements × out_features, plus out_features once when it has a bias.</param>
 /// <param name="BatchNorm">Input elements, twice when affine.</param>
-/// <param name="Activation">Output elements of ReLU, PReLU, LeakyReLU and GELU modules.</param>
+/// <param name="Activation">Output elements of ReLU, ReLU6, PReLU, LeakyReLU and GELU modules.</param>
 /// <param name="Pooling">Input elements of max/average (adaptive) pooling modules.</param>
 /// <param name="Upsample">Output elements (of the first image) of Upsample modules.</param>
 public readonly record struct PaperMacs(

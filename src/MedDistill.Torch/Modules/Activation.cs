@@ -15,6 +15,15 @@ namespace MedDistill.Torch.Modules
         public override Tensor forward(Tensor input) => F.relu(input);
     }
 
+    /// <summary>
+    /// min(max(0, x), 6), PyTorch's nn.ReLU6 (MobileNetV2's activation), composed from hardtanh(x, 0, 6): the same values and,
+    /// like PyTorch's, zero gradient outside the open interval (0, 6).
+    /// </summary>
+    public sealed class ReLU6 : nn.Module<Tensor, Tensor>
+    {
+        public override Tensor forward(Tensor input) => F.hardtanh(input, 0, 6);
+    }
+
     public sealed class LeakyReLU(double negative_slope = 0.01) : nn.Module<Tensor, Tensor>
     {
         public double negative_slope { get; } = negative_slope;
@@ -126,6 +135,7 @@ namespace MedDistill.Torch
         {
             public static Identity Identity() => new();
             public static ReLU ReLU() => new();
+            public static ReLU6 ReLU6() => new();
             public static LeakyReLU LeakyReLU(double negative_slope = 0.01) => new(negative_slope);
             public static GELU GELU(string approximate = "none") => new(approximate);
             public static Sigmoid Sigmoid() => new();
