@@ -71,10 +71,10 @@ public sealed class FundusPreprocessingTests
         foreach (var c in index.Cases)
         {
             var label = CacheArrays.ReadLabel(cacheDir, c);
-            var fov = CacheArrays.ReadFov(cacheDir, c);
+            var fov = CacheArrays.ReadFov(cacheDir, c)!;
             Assert.That(c.FovFile, Does.EndWith(Preprocessor.FovSuffix), c.Id);
-            Assert.That(fov, Is.Not.Null, c.Id);
-            Assert.That(fov!.Distinct().Order(), Is.EqualTo(new byte[] { 0, 1 }), c.Id);
+            Assert.That(c.FovFile, Is.Not.Null, c.Id);
+            Assert.That(fov.Distinct().Order(), Is.EqualTo(new byte[] { 0, 1 }), c.Id);
             Assert.That(label.Distinct().Order(), Is.EqualTo(new byte[] { 0, 1 }), c.Id);
             double inside = fov.Count(v => v == 1) / (double)fov.Length;
             Assert.That(inside, Is.InRange(0.5, 0.9), $"{c.Id}: the FOV disc covers most of the image, not its corners");

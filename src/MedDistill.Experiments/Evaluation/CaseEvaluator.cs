@@ -78,6 +78,8 @@ public static class CaseEvaluator
             ["libtorch"] = torch.__version__,
             ["device"] = device.Type.ToString().ToLowerInvariant(),
         });
+        // Before metrics.json: a run whose per-domain files failed is not taken for evaluated.
+        if (DomainEvaluator.Applies(spec)) DomainEvaluator.EvaluateRun(run, model, device, batchSize);
         report.Write(run.Folder.MetricsPath);
         report.WriteCasesCsv(run.Folder.MetricsCsvPath);
         progress?.Message($"run {run.Id}: test Dice {report.MeanDice():0.0000} over {cases.Count} cases of {spec.Data.Split.Target}");

@@ -3,7 +3,7 @@ namespace MedDistill.Experiments.Papers;
 /// <summary>The papers the harness reproduces, by id; one line per paper.</summary>
 public static class PaperRegistry
 {
-    public static IReadOnlyList<IPaper> All { get; } = [new AffinityKdPaper(), new AcwSkdPaper()];
+    public static IReadOnlyList<IPaper> All { get; } = [new AffinityKdPaper(), new AcwSkdPaper(), new GkdPaper()];
 
     public static IReadOnlyList<string> Ids => All.Select(p => p.Id).ToList();
 
