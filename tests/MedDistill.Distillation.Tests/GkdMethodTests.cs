@@ -102,6 +102,26 @@ public class GkdMethodTests
         }
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public void ActMovesTheStudentOnlyWhenAsked(bool actTrainsStudent)
+    {
+        var (student, teacher) = Pair();
+        using (student)
+        using (teacher)
+        using (var method = new GkdMethod(new GkdOptions { ActTrainsStudent = actTrainsStudent }, student, teacher))
+        {
+            using var scope = NewDisposeScope();
+            var (image, label) = Batch();
+            var terms = Step(method, student, teacher, image, label);
+            terms.Single(t => t.Name == GkdTermNames.Act).Value.backward();
+            bool studentMoved = student.parameters().Any(p => p.grad is not null && p.grad.abs().sum().item<float>() > 0);
+            Assert.That(studentMoved, Is.EqualTo(actTrainsStudent), "ACT's gradient reaches the student's network exactly when ActTrainsStudent");
+            Assert.That(method.San.parameters().Any(p => p.grad is not null), "ACT always trains SAN");
+            Assert.That(method.Tan.parameters().Any(p => p.grad is not null), "and TAN");
+        }
+    }
+
     [Test]
     public void TermsFollowTheOptions()
     {

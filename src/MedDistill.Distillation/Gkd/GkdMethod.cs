@@ -102,7 +102,10 @@ public sealed class GkdMethod : IDistillationMethod, IInputAware
         var vtOwn = Tan.Align(ft);
         var vt = vtOwn.detach();
         var vs = San.Align(fs);
-        var act = GkdLosses.Act(Tan.Restore(vtOwn, ft.size(2), ft.size(3)), ft, San.Restore(vs, fs.size(2), fs.size(3)), fs, vs, vt, o.ActAlign);
+        // ACT trains the headers; unless asked, SAN reads the student's map detached so ACT never moves the student.
+        var fsAct = o.ActTrainsStudent ? fs : fs.detach();
+        var vsAct = o.ActTrainsStudent ? vs : San.Align(fsAct);
+        var act = GkdLosses.Act(Tan.Restore(vtOwn, ft.size(2), ft.size(3)), ft, San.Restore(vsAct, fs.size(2), fs.size(3)), fsAct, vsAct, vt, o.ActAlign);
 
         var terms = new List<LossTerm>(4);
         if (Uses(GkdTerms.Intra) || Uses(GkdTerms.Inter))

@@ -132,6 +132,15 @@ public sealed record GkdOptions
     /// </summary>
     public double ActAlign { get; init; } = 1.0;
 
+    /// <summary>
+    /// Whether ACT's gradient reaches the student's network (default false: ACT trains only the MSAN headers, reading the
+    /// student's map detached). The abstract designs ACT "to promote the MSAN training"; the student learns from GKD through
+    /// DCGD and DICD. True lets the reconstruction and alignment losses shape the student's encoder too — the first
+    /// reconstruction did so, and on the fundus phantom it drove ERFNet's encoder map towards what the header reconstructs
+    /// easily, a collapse to an empty prediction (docs/gkd.md, "ACT and the student").
+    /// </summary>
+    public bool ActTrainsStudent { get; init; }
+
     /// <summary>Lower end of the random gamma (default 0.7), applied to the image min–max rescaled to [0, 1] and mapped back.</summary>
     public double GammaMin { get; init; } = 0.7;
 
