@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Security;
+using MedDistill.Cli.Slurm;
 using MedDistill.Data.Preprocessing;
 using MedDistill.Experiments.Papers;
 using MedDistill.Experiments.Runs;
@@ -17,11 +18,13 @@ public static class PipelineCommand
 {
     public static Command Create()
     {
-        var command = new Command("pipeline", "Steps of the paper-reproduction graph (build/pipeline.proj): prepare the data, plan the runs");
+        var command = new Command("pipeline", "Steps of the paper-reproduction graph (build/pipeline.proj): prepare the data, plan the runs; submit them to Slurm");
         command.Subcommands.Add(Fetch());
         command.Subcommands.Add(Graph());
         command.Subcommands.Add(Prepare());
         command.Subcommands.Add(Plan());
+        command.Subcommands.Add(SlurmCommands.Submit());
+        command.Subcommands.Add(SlurmCommands.Status());
         return command;
     }
 
@@ -147,7 +150,18 @@ public static class PipelineCommand
             }
             var folder = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(repo, "build", "obj", pp.Id, p.Name));
             var progressDir = parse.GetValue(graphDir) is { } g ? Path.GetFullPath(g) : folder;
-            Write(plan, p, folder, progressDir, store.Root, data, parse.GetValue(device), parse.GetValue(gpus), Math.Max(1, parse.GetValue(jobs)));
+            var runArgs = Write(plan, p, folder, progressDir, store.Root, data, parse.GetValue(device), parse.GetValue(gpus), Math.Max(1, parse.GetValue(jobs)));
+            // The table step as the graph's Tables target runs it: all run tables (and the report), or each one asked for.
+            var seedArgs = new List<string> { "--seeds", parse.GetValue(seeds).ToString(System.Globalization.CultureInfo.InvariantCulture) };
+            if (parse.GetValue(seedRows) is { } rows) seedArgs.AddRange(["--seed-rows", rows]);
+            if (parse.GetValue(full)) seedArgs.Add("--full");
+            IReadOnlyList<string> tableNames = parse.GetValue(tables) is null ? ["all"] : wanted;
+            string[] TableArgs(string t) => ["tables", pp.Id, t, "--profile", p.Name, "--runs-dir", store.Root, "--data-dir", Path.GetFullPath(data), .. seedArgs];
+            new PlanFile
+            {
+                Paper = pp.Id, Profile = p.Name, RunsDir = store.Root, DataDir = Path.GetFullPath(data), Runs = runArgs,
+                Tables = tableNames.Select(TableArgs).ToList(),
+            }.Write(folder);
             int teachers = plan.Count(r => r.TeacherKey is null && r.Key.StartsWith("teacher/", StringComparison.Ordinal));
             int finished = plan.Count(r => store.Folder(r.Id).IsFinished);
             Console.WriteLine($"plan {pp.Id} {p.Name} ({string.Join(",", wanted)}): {plan.Count} runs ({teachers} teachers), {finished} finished; projects in {folder}");
@@ -184,8 +198,10 @@ public static class PipelineCommand
         Console.WriteLine($"dry run: {plan.Count} runs: {run} to run, {resume} to resume, {skip} finished; then the tables of {paper.Id}, profile {p.Name}");
     }
 
-    private static void Write(IReadOnlyList<PlannedRun> plan, ExperimentProfile p, string folder, string progressDir, string runs, string data, string? device, int gpus, int jobs)
+    /// <returns>Each run's CLI arguments and environment, for plan.json.</returns>
+    private static List<PlanFileRun> Write(IReadOnlyList<PlannedRun> plan, ExperimentProfile p, string folder, string progressDir, string runs, string data, string? device, int gpus, int jobs)
     {
+        var planned = new List<PlanFileRun>();
         plan = GraphSchedule.Order(plan);
         var specs = Path.Combine(folder, "specs");
         var projects = Path.Combine(folder, "runs");
@@ -209,6 +225,9 @@ public static class PipelineCommand
             // Debian's OpenBLAS starts its own threads whatever libtorch's count is; with parallel runs that
             // oversubscribes the cores (an ENet step took twice as long). One BLAS thread per run gives identical results.
             var environment = p.ThreadsPerRun > 0 ? $" EnvironmentVariables=\"OPENBLAS_NUM_THREADS={p.ThreadsPerRun}\"" : "";
+            planned.Add(new PlanFileRun(r.Id, r.Key, stage, r.TeacherKey is { } tkey ? plan.First(t => t.Key == tkey).Id : null,
+                spec, [.. args.Select(Unquote)],
+                p.ThreadsPerRun > 0 ? new Dictionary<string, string> { ["OPENBLAS_NUM_THREADS"] = p.ThreadsPerRun.ToString(System.Globalization.CultureInfo.InvariantCulture) } : new Dictionary<string, string>()));
             // A student first asks for its teacher's project: MSBuild builds each project once per graph, so the
             // teacher trains once and its students wait only for it, not for every teacher.
             var teacherProject = r.TeacherKey is { } tk ? plan.First(t => t.Key == tk) : null;
@@ -231,9 +250,12 @@ public static class PipelineCommand
         WriteIfChanged(Path.Combine(folder, "order.txt"), string.Join("\n", plan.Select(r =>
             Path.Combine(projects, $"{(r.IsTeacher ? "teacher" : "student")}-{r.Id}.proj"))) + "\n");
         new GraphManifest(DateTime.UtcNow, jobs, plan.Select(r => new GraphRun(r.Id, r.IsTeacher ? "teacher" : "student", r.Key)).ToList()).Write(folder);
+        return planned;
     }
 
     private static string Quote(string s) => "\"" + s + "\"";
+
+    private static string Unquote(string s) => s.Length >= 2 && s[0] == '"' && s[^1] == '"' ? s[1..^1] : s;
 
     private static void WriteIfChanged(string path, string content)
     {
