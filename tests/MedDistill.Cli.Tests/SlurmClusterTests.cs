@@ -6,7 +6,8 @@ namespace MedDistill.Cli.Tests;
 
 /// <summary>
 /// The cluster path against a real one-node Slurm started here (<see cref="SlurmCluster"/>): a smoke profile's graph
-/// through sbatch, and a job cancelled mid-run that, resubmitted, ends with the bytes of an uninterrupted run. Skipped,
+/// through sbatch, and a job cancelled mid-run and resubmitted, or requeued by Slurm, that ends with the bytes of an
+/// uninterrupted run. Skipped,
 /// with the reason, where Slurm cannot start (not root, no packages).
 /// </summary>
 [NonParallelizable]
@@ -85,7 +86,7 @@ public class SlurmClusterTests
     }
 
     [Test]
-    public void AJobCancelledMidRun_AndSubmittedAgain_EndsWithTheBytesOfAnUninterruptedRun()
+    public void AJobCancelledMidRunAndSubmittedAgain_OrRequeued_EndsWithTheBytesOfAnUninterruptedRun()
     {
         var slurm = Cluster;
         var data = Path.Combine(root, "prostate");
@@ -113,7 +114,7 @@ public class SlurmClusterTests
             }.Write(dir);
             return dir;
         }
-        var (cancelled, whole) = (PlanFor("cancelled"), PlanFor("whole"));
+        var (cancelled, whole, requeued) = (PlanFor("cancelled"), PlanFor("whole"), PlanFor("requeued"));
         Ok(CliRunner.Run("pipeline", "submit", "--plan-dir", whole, "--gres", "none"), "submit the uninterrupted run");
         Ok(CliRunner.Run("pipeline", "submit", "--plan-dir", cancelled, "--gres", "none"), "submit the run to cancel");
         var job = SlurmSubmission.TryRead(cancelled)!.Jobs.Single().JobId!;
@@ -137,5 +138,22 @@ public class SlurmClusterTests
         foreach (var file in new[] { "model.safetensors", "checkpoints/last.safetensors", "metrics.json" })
             Assert.That(File.ReadAllBytes(Path.Combine(folder.Path, file)), Is.EqualTo(File.ReadAllBytes(Path.Combine(wholeDir, file))), file);
         TestContext.Progress.WriteLine($"cancelled at step {stoppedAt} of {folder.ReadState().TotalSteps}, resumed by job {second}: byte-identical");
+
+        // The scheduler's own restart (preemption, node failure): the same job, requeued, runs its script again.
+        Ok(CliRunner.Run("pipeline", "submit", "--plan-dir", requeued, "--gres", "none"), "submit the run to requeue");
+        var third = SlurmSubmission.TryRead(requeued)!.Jobs.Single().JobId!;
+        var again = new RunStore(Path.Combine(root, "requeued-runs")).Folder(id);
+        Assert.That(SlurmCluster.WaitFor(() => File.Exists(again.LastCheckpointPath), TimeSpan.FromMinutes(2)), $"no checkpoint: {slurm.Describe()}");
+        var requeue = SlurmCluster.Run("scontrol", ["requeue", third], false);
+        Assert.That(requeue.Code, Is.EqualTo(0), requeue.Stderr);
+        // Slurm holds a requeued job back (its begin time moves on by minutes); make it eligible now.
+        var requeuedAt = Stopwatch.StartNew();
+        SlurmCluster.WaitFor(() => SlurmCluster.Run("squeue", ["--noheader", "--job", third, "--format=%T"], false).Stdout.Trim() == "PENDING", TimeSpan.FromSeconds(30));
+        SlurmCluster.Run("scontrol", ["update", $"JobId={third}", "StartTime=now"], false);
+        WaitForQueue(TimeSpan.FromMinutes(4));
+        TestContext.Progress.WriteLine($"requeued job {third} ran again and finished {requeuedAt.Elapsed.TotalSeconds:0} s after the requeue");
+        Assert.That(File.ReadAllText(Path.Combine(again.Path, $"slurm-{third}.log")), Does.Contain("resuming at step"), "one log, appended by both tries");
+        foreach (var file in new[] { "model.safetensors", "checkpoints/last.safetensors", "metrics.json" })
+            Assert.That(File.ReadAllBytes(Path.Combine(again.Path, file)), Is.EqualTo(File.ReadAllBytes(Path.Combine(wholeDir, file))), "requeued: " + file);
     }
 }
