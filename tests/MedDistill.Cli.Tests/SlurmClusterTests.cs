@@ -45,6 +45,55 @@ public class SlurmClusterTests
     private void WaitForQueue(TimeSpan timeout) =>
         Assert.That(Cluster.WaitForEmptyQueue(timeout), $"the jobs did not end within {timeout}: {Cluster.Describe()}");
 
+    /// <summary>A tiny prostate phantom and its 32×32 cache, made once for the tests that train single runs.</summary>
+    private string ProstateData()
+    {
+        var data = Path.Combine(root, "prostate");
+        if (Directory.Exists(Path.Combine(data, "cache"))) return data;
+        Ok(CliRunner.Run("data", "phantom", "--data-dir", data, "--cases-per-site", "2", "--min-slices", "6", "--max-slices", "8", "--matrix-scale", "0.35"), "phantom");
+        Ok(CliRunner.Run("data", "preprocess", "phantom-prostate", "--data-dir", data, "--size", "32"), "preprocess");
+        return data;
+    }
+
+    [Test]
+    public void AFailedRunIsReportedWithItsLog_ItsStudentIsNotRun_AndAnUnrelatedRunFinishes()
+    {
+        _ = Cluster;
+        var data = ProstateData();
+        var (plan, runs) = (Path.Combine(root, "failing"), Path.Combine(root, "failing-runs"));
+        string[] quick = ["train", "--model", "enet", "--width", "0.25", "--epochs", "1", "--batch-size", "16", "--target", "S2", "--workers", "0", "--data-dir", data];
+        var printed = CliRunner.Run([.. quick, "--print-spec"]);
+        Ok(printed, "print-spec");
+        var unrelated = printed.stdout.Trim().Split('\n')[^1]["run id: ".Length..];
+        Directory.CreateDirectory(plan);
+        var spec = Path.Combine(plan, "spec.json");
+        File.WriteAllText(spec, "{}");
+        const string teacher = "00000000000000aa", student = "00000000000000bb";
+        var environment = new Dictionary<string, string>();
+        new PlanFile
+        {
+            Paper = "affinity-kd", Profile = "smoke", RunsDir = runs, DataDir = data, Tables = [],
+            Runs =
+            [
+                // A teacher whose spec names no network: the CLI stops with exit code 2 before training.
+                new PlanFileRun(teacher, "teacher/broken", "teacher", null, spec, ["train", "--model", "no-such-net", "--runs-dir", runs, "--data-dir", data], environment),
+                new PlanFileRun(student, "distill/after-broken", "student", teacher, spec, ["train", "--print-spec"], environment),
+                new PlanFileRun(unrelated, "student/enet/S2", "student", null, spec, [.. quick, "--runs-dir", runs], environment),
+            ],
+        }.Write(plan);
+        Ok(CliRunner.Run("pipeline", "submit", "--plan-dir", plan, "--gres", "none"), "submit");
+        // The student's job can never start: Slurm cancels it (--kill-on-invalid-dep) instead of keeping it pending.
+        WaitForQueue(TimeSpan.FromMinutes(2));
+
+        var (code, stdout, _) = CliRunner.Run("pipeline", "status", "--plan-dir", plan);
+        Assert.That(code, Is.EqualTo(1));
+        var log = SlurmSubmission.TryRead(plan)!.Jobs.First(j => j.Run == teacher).Log;
+        Assert.That(stdout, Does.Contain($"FAILED       {teacher}  teacher/broken  model.name: unknown model 'no-such-net'").And.Contain($"log {log}"));
+        Assert.That(stdout, Does.Contain($"not-run      {student}").And.Contain($"finished     {unrelated}"));
+        Assert.That(Directory.EnumerateFiles(Path.Combine(runs, student)), Is.Empty, "the student's job never ran");
+        Assert.That(File.ReadAllText(SlurmSubmission.TryRead(plan)!.TablesLog!), Does.Contain("1 failed"), "the tables job ran after all and listed it");
+    }
+
     [Test]
     public void TheSmokeGraphRunsThroughSbatch_StudentsAfterTheirTeacher_ThenTheTable()
     {
@@ -89,9 +138,7 @@ public class SlurmClusterTests
     public void AJobCancelledMidRunAndSubmittedAgain_OrRequeued_EndsWithTheBytesOfAnUninterruptedRun()
     {
         var slurm = Cluster;
-        var data = Path.Combine(root, "prostate");
-        Ok(CliRunner.Run("data", "phantom", "--data-dir", data, "--cases-per-site", "2", "--min-slices", "6", "--max-slices", "8", "--matrix-scale", "0.35"), "phantom");
-        Ok(CliRunner.Run("data", "preprocess", "phantom-prostate", "--data-dir", data, "--size", "32"), "preprocess");
+        var data = ProstateData();
         // Long enough (several seconds of steps) for a cancel to land mid-run; a resume point after every step.
         string[] train = ["train", "--model", "enet", "--width", "0.25", "--epochs", "30", "--batch-size", "16", "--target", "S3",
             "--workers", "0", "--checkpoint-every", "1", "--threads", "1", "--data-dir", data];
