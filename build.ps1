@@ -33,6 +33,10 @@ Commands:
                     reproduction graph build/pipeline.proj for the profile (phantom when no real data is
                     present) into paper-tables/<paper>/<profile>/, for every paper or the one --paper names. Finished runs are skipped. --seeds N
                     repeats chosen cells with N run seeds (<table>.seeds.csv; see docs/pipeline.md).
+         [--scheduler local|slurm] [--partition P] [--gres gpu:1|none] [--time HH:MM:SS] [--account A]
+                    --scheduler slurm: data and plan here, then one sbatch job per unfinished run (students after
+                    their teacher; --requeue) and a tables job; --dry-run prints the sbatch commands (README,
+                    "Running on a Slurm cluster").
   build             Set up and build everything (Release).
   test [ARGS...]    Build and run every test; the last line is "N passed, M failed, K skipped".
                     Extra ARGS go to dotnet test.
@@ -166,6 +170,7 @@ function Invoke-Main([string[]]$Arguments) {
     # Options as in build.sh: --paper all|<id>, --profile phantom|smoke|paper|nightly, --target all|table1..table4|sensitivity|prepare|plan, --dry-run,
     # --jobs N, --seeds N, --seed-rows enet|students|all|'ROW|ROW'.
     $profile = ''; $target = 'all'; $dry = $false; $jobs = ''; $seedProps = @(); $paper = 'all'
+    $scheduler = 'local'; $slurmArgs = @(); $seedCli = @()
     for ($i = 0; $i -lt $Arguments.Count; $i++) {
         $a = $Arguments[$i]
         switch -Regex ($a) {
@@ -178,16 +183,28 @@ function Invoke-Main([string[]]$Arguments) {
                 $name, $v = $a.Substring(2).Split('=', 2)
                 if ($name -eq 'paper') { $paper = $v } elseif ($name -eq 'profile') { $profile = $v } elseif ($name -eq 'target') { $target = $v } else { $jobs = $v }
             }
+            '^--scheduler$' {
+                if ($i + 1 -ge $Arguments.Count) { Stop-Build 2 "$a needs a value" }
+                $scheduler = $Arguments[++$i]
+            }
+            '^--scheduler=' { $scheduler = $a.Substring('--scheduler='.Length) }
+            # Slurm's job options go to meddistill pipeline submit as they are.
+            '^--(partition|gres|time|account)$' {
+                if ($i + 1 -ge $Arguments.Count) { Stop-Build 2 "$a needs a value" }
+                $slurmArgs += @($a, $Arguments[++$i])
+            }
+            '^--(partition|gres|time|account)=' { $name, $v = $a.Split('=', 2); $slurmArgs += @($name, $v) }
             '^--dry-run$' { $dry = $true }
             '^--seeds$' {
                 if ($i + 1 -ge $Arguments.Count) { Stop-Build 2 "$a needs a value" }
                 $v = $Arguments[++$i]
                 if ("$v" -notmatch '^[1-9][0-9]*$') { Stop-Build 2 "--seeds ${v}: a positive number" }
-                $seedProps += "-p:Seeds=$v"
+                $seedProps += "-p:Seeds=$v"; $seedCli += @('--seeds', $v)
             }
             '^--seed-rows$' {
                 if ($i + 1 -ge $Arguments.Count) { Stop-Build 2 "$a needs a value" }
-                $seedProps += "-p:SeedRows=$($Arguments[++$i])"
+                $v = $Arguments[++$i]
+                $seedProps += "-p:SeedRows=$v"; $seedCli += @('--seed-rows', $v)
             }
             default { Stop-Build 2 "unknown argument: $a (see ./build.ps1 help)" }
         }
@@ -198,6 +215,8 @@ function Invoke-Main([string[]]$Arguments) {
     $named = $profile
     $targets = @{ all = 'Tables'; table1 = 'Table1'; table2 = 'Table2'; table3 = 'Table3'; table4 = 'Table4'; prepare = 'Prepare'; plan = 'Plan'; sensitivity = 'Study' }
     if (-not $targets.ContainsKey($target)) { Stop-Build 2 "--target ${target}: use all, table1, table2, table3, table4, sensitivity, prepare or plan" }
+    if ($scheduler -notin @('local', 'slurm')) { Stop-Build 2 "--scheduler ${scheduler}: use local or slurm" }
+    if ($scheduler -ne 'slurm' -and $slurmArgs.Count -gt 0) { Stop-Build 2 "$($slurmArgs[0]) needs --scheduler slurm" }
     if (-not $jobs) { $jobs = [Environment]::ProcessorCount }
     if ("$jobs" -notmatch '^[1-9][0-9]*$') { Stop-Build 2 "--jobs ${jobs}: a positive number" }
     # One table as an MSBuild property; all three are the project's default (a comma would split -p: values).
@@ -219,6 +238,10 @@ function Invoke-Main([string[]]$Arguments) {
         else { $prof = $named }
         if ($target -notin @('all', 'prepare', 'plan') -and $target -notin @(& dotnet $md papers --tables $p)) { Say "paper $p has no ${target}: skipped"; continue }
         $chosen += , @($p, $prof)
+    }
+    if ($scheduler -eq 'slurm') {
+        foreach ($c in $chosen) { Invoke-SlurmMain $md $c[0] $c[1] $target $dry $seedProps $seedCli $slurmArgs }
+        return
     }
     # Several papers: plan them all first and give their runs one progress manifest, so the progress line covers the job.
     $graphProps = @()
@@ -251,6 +274,31 @@ function Invoke-Main([string[]]$Arguments) {
         Invoke-Checked dotnet (@('msbuild', 'build/pipeline.proj', '-nologo', '-v:minimal', '-clp:NoSummary', "-m:$jobs", "-t:$($targets[$target])", "-p:Paper=$p", "-p:Profile=$profile", "-p:Jobs=$jobs") + $tables + $graphProps)
         Say "pipeline $p done in $([int]$watch.Elapsed.TotalSeconds) s; tables in paper-tables/$p/$profile/"
     }
+}
+
+# One paper's graph on Slurm (--scheduler slurm), as build.sh's slurm_main: data and plan here, then every unfinished run
+# as an sbatch job through meddistill pipeline submit; a dry run plans without the data and prints the sbatch commands.
+function Invoke-SlurmMain([string]$md, [string]$p, [string]$profile, [string]$target, [bool]$dry, [string[]]$seedProps, [string[]]$seedCli, [string[]]$slurmArgs) {
+    $planDir = Join-Path $Root "build/obj/$p/$profile"
+    $tableProp = if ($target -in @('table2', 'table3', 'table4', 'sensitivity')) { $target } else { '' }
+    if ($dry) {
+        $planArgs = @('pipeline', 'plan', '--paper', $p, '--profile', $profile, '--out', $planDir) + $seedCli
+        if ($tableProp) { $planArgs += @('--tables', $tableProp) }
+        Say "dry run on Slurm: paper $p, profile $profile, target $target (nothing is submitted)"
+        Invoke-Checked dotnet (@($md) + $planArgs)
+        Invoke-Checked dotnet (@($md, 'pipeline', 'submit', '--plan-dir', $planDir, '--dry-run') + $slurmArgs)
+        return
+    }
+    if ($target -in @('all', 'table1')) {
+        foreach ($t in @(& dotnet $md papers --static $p)) { Say "meddistill tables $p $t (a table without runs)"; Invoke-Checked dotnet @($md, 'tables', $p, $t) }
+    }
+    if ($target -eq 'table1') { return }
+    Say "pipeline on Slurm: paper $p, profile $profile, target ${target}: data and plan here, then sbatch"
+    $props = @("-p:Paper=$p", "-p:Profile=$profile") + $seedProps
+    if ($tableProp) { $props += "-p:Tables=$tableProp" }
+    Invoke-Checked dotnet (@('msbuild', 'build/pipeline.proj', '-nologo', '-v:minimal', '-clp:NoSummary', '-t:Plan') + $props)
+    if ($target -in @('prepare', 'plan')) { return }
+    Invoke-Checked dotnet (@($md, 'pipeline', 'submit', '--plan-dir', $planDir) + $slurmArgs)
 }
 
 function Invoke-Test([string[]]$Arguments) {

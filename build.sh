@@ -33,6 +33,13 @@ Commands:
                     (default: the number of cores). --seeds N repeats chosen cells with N run seeds (default 1)
                     and writes <table>.seeds.csv (mean +- std across seeds); --seed-rows chooses them (default
                     enet: ENet w/o and w/ KD; see docs/pipeline.md).
+         [--scheduler local|slurm] [--partition P] [--gres gpu:1|none] [--time HH:MM:SS] [--account A]
+                    --scheduler slurm: fetch, prepare and plan here, then every unfinished run becomes one sbatch job
+                    (students after their teacher, afterok; one GPU each unless --gres none; --requeue), and a last
+                    job writes the tables when the runs are done. The checkout, the runs folder ($MEDDISTILL_RUNS) and
+                    the data ($MEDDISTILL_DATA) must be on a file system the nodes share (README, "Running on a Slurm
+                    cluster"). With --dry-run: the sbatch commands. Follow with ./meddistill pipeline status --plan-dir
+                    build/obj/<paper>/<profile>.
   build             Set up and build everything (Release).
   test [ARGS...]    Set up, build, run every test of MedDistill.sln; the last line is
                     "N passed, M failed, K skipped". Extra ARGS go to dotnet test (e.g. --filter Name~Core).
@@ -169,13 +176,19 @@ cmd_build() {
 # built-in phantom (the default data when no real data is present) and its slice cache, and the Affinity-KD Table 1.
 # Every step is idempotent: a rerun finds the phantom and the cache up to date.
 cmd_main() {
-  local profile="" target=all dry=0 jobs="" targets seeds="" seed_rows="" seed_props=() paper=all
+  local profile="" target=all dry=0 jobs="" targets seeds="" seed_rows="" seed_props=() paper=all scheduler=local slurm_args=()
   while [ "$#" -gt 0 ]; do
     case "$1" in
-      --paper|--profile|--target|--jobs|--seeds|--seed-rows)
+      --paper|--profile|--target|--jobs|--seeds|--seed-rows|--scheduler)
         [ "$#" -ge 2 ] || die 2 "$1 needs a value"
-        case "$1" in --paper) paper="$2" ;; --profile) profile="$2" ;; --target) target="$2" ;; --jobs) jobs="$2" ;; --seeds) seeds="$2" ;; --seed-rows) seed_rows="$2" ;; esac
+        case "$1" in --paper) paper="$2" ;; --profile) profile="$2" ;; --target) target="$2" ;; --jobs) jobs="$2" ;; --seeds) seeds="$2" ;; --seed-rows) seed_rows="$2" ;; --scheduler) scheduler="$2" ;; esac
         shift 2 ;;
+      # Slurm's job options go to meddistill pipeline submit as they are.
+      --partition|--gres|--time|--account)
+        [ "$#" -ge 2 ] || die 2 "$1 needs a value"
+        slurm_args+=("$1" "$2"); shift 2 ;;
+      --partition=*|--gres=*|--time=*|--account=*) slurm_args+=("${1%%=*}" "${1#*=}"); shift ;;
+      --scheduler=*) scheduler="${1#*=}"; shift ;;
       --seeds=*) seeds="${1#*=}"; shift ;;
       --seed-rows=*) seed_rows="${1#*=}"; shift ;;
       --profile=*) profile="${1#*=}"; shift ;;
@@ -193,6 +206,8 @@ cmd_main() {
     prepare) targets=Prepare ;; plan) targets=Plan ;; sensitivity) targets=Study ;;
     *) die 2 "--target $target: use all, table1, table2, table3, table4, sensitivity, prepare or plan" ;;
   esac
+  case "$scheduler" in local|slurm) ;; *) die 2 "--scheduler $scheduler: use local or slurm" ;; esac
+  [ "$scheduler" = slurm ] || [ "${#slurm_args[@]}" -eq 0 ] || die 2 "${slurm_args[0]} needs --scheduler slurm"
   # One worker per core (each run uses one libtorch thread in the phantom profile), unless --jobs says otherwise.
   [ -n "$jobs" ] || jobs="$(nproc 2>/dev/null || echo 2)"
   [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die 2 "--jobs $jobs: a positive number"
@@ -223,13 +238,17 @@ cmd_main() {
     chosen+=("$p:$profile")
   done
   # Several papers: plan them all first and give their runs one progress manifest, so the progress line covers the job.
-  if [ "$dry" != 1 ] && [ "${#chosen[@]}" -gt 1 ] && [ "$target" = all ]; then
+  if [ "$scheduler" = local ] && [ "$dry" != 1 ] && [ "${#chosen[@]}" -gt 1 ] && [ "$target" = all ]; then
     for pp in "${chosen[@]}"; do
       dotnet msbuild build/pipeline.proj -nologo -v:quiet -clp:NoSummary -t:Plan -p:Paper="${pp%%:*}" -p:Profile="${pp#*:}" -p:Jobs="$jobs" "${seed_props[@]}"
       plans+=("$root/build/obj/${pp%%:*}/${pp#*:}")
     done
     "$md" pipeline graph --out "$root/build/obj/main-job" --jobs "$jobs" "${plans[@]}"
     graph_props+=("-p:PlanArgs=--graph-dir $root/build/obj/main-job")
+  fi
+  if [ "$scheduler" = slurm ]; then
+    for pp in "${chosen[@]}"; do slurm_main "${pp%%:*}" "${pp#*:}"; done
+    return 0
   fi
   for pp in "${chosen[@]}"; do
     p="${pp%%:*}"; profile="${pp#*:}"
@@ -254,6 +273,33 @@ cmd_main() {
     say "pipeline $p done in $((SECONDS - started)) s; tables in paper-tables/$p/$profile/"
   done
   [ "$dry" = 1 ] || [ "$target" = table1 ] || "$md" runs list | tail -n +1 | awk 'NR == 1 || /Failed|Interrupted|Running/' | head -n 20
+}
+
+# One paper's graph on Slurm (--scheduler slurm): data and plan here (this machine must see the shared file system),
+# then every unfinished run as an sbatch job through meddistill pipeline submit; a dry run plans without the data and
+# prints the sbatch commands. Uses cmd_main's locals (md, target, dry, seeds, seed_rows, seed_props, slurm_args).
+slurm_main() {
+  local p="$1" profile="$2" plan_dir="$root/build/obj/$1/$2" table_prop="" plan_args=()
+  case "$target" in table2|table3|table4) table_prop="$target" ;; sensitivity) table_prop=sensitivity ;; esac
+  if [ "$dry" = 1 ]; then
+    [ -z "$table_prop" ] || plan_args+=(--tables "$table_prop")
+    [ -z "$seeds" ] || plan_args+=(--seeds "$seeds")
+    [ -z "$seed_rows" ] || plan_args+=(--seed-rows "$seed_rows")
+    say "dry run on Slurm: paper $p, profile $profile, target $target (nothing is submitted)"
+    "$md" pipeline plan --paper "$p" --profile "$profile" --out "$plan_dir" "${plan_args[@]}"
+    "$md" pipeline submit --plan-dir "$plan_dir" --dry-run "${slurm_args[@]}"
+    return 0
+  fi
+  if [ "$target" = all ] || [ "$target" = table1 ]; then
+    local t
+    for t in $("$md" papers --static "$p"); do say "./meddistill tables $p $t (a table without runs)"; "$md" tables "$p" "$t"; done
+  fi
+  [ "$target" = table1 ] && return 0
+  say "pipeline on Slurm: paper $p, profile $profile, target $target: data and plan here, then sbatch"
+  dotnet msbuild build/pipeline.proj -nologo -v:minimal -clp:NoSummary -t:Plan -p:Paper="$p" -p:Profile="$profile" \
+    ${table_prop:+"-p:Tables=$table_prop"} "${seed_props[@]}"
+  case "$target" in prepare|plan) return 0 ;; esac
+  "$md" pipeline submit --plan-dir "$plan_dir" "${slurm_args[@]}"
 }
 
 # One table as an MSBuild property; all three are the project's default (a comma would split -p: values).

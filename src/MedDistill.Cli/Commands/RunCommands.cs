@@ -26,7 +26,7 @@ public static class RunCommands
         Option<string?> Target, Option<int?> Epochs, Option<int?> Iterations, Option<int?> BatchSize, Option<long?> Seed,
         Option<string[]> Set, Option<string?> RunsDir, Option<string?> DataDir, Option<string?> Device, Option<int?> Threads,
         Option<int> Workers, Option<int> CheckpointEvery, Option<bool> PrintSpec, Option<bool> Json, Option<bool> Quiet,
-        Option<bool> NoTeacherCache, Option<string?> Graph);
+        Option<bool> NoTeacherCache, Option<string?> Graph, Option<bool> WaitForLock);
 
     private static Command Build(string name, string description, bool distill)
     {
@@ -52,7 +52,8 @@ public static class RunCommands
             new Option<bool>("--json") { Description = "Print the result as JSON" },
             new Option<bool>("--quiet") { Description = "No progress on stderr" },
             new Option<bool>("--no-teacher-cache") { Description = "Run the teacher's pass at every step instead of sharing it through the teacher run's cache (same result, slower)" },
-            new Option<string?>("--graph") { Description = "Plan folder of the graph this run belongs to: print the whole graph's progress (stderr) when done" });
+            new Option<string?>("--graph") { Description = "Plan folder of the graph this run belongs to: print the whole graph's progress (stderr) when done" },
+            new Option<bool>("--wait-for-lock") { Description = "When another process holds the run, wait for it (then a finished run is not trained again) instead of failing; cluster jobs use it" });
         var teacher = new Option<string?>("--teacher") { Description = "Run id of the teacher (a finished train run)" };
         var method = new Option<string?>("--method") { Description = "affinity-kd or emkd (default affinity-kd)" };
         var terms = new Option<string?>("--terms") { Description = "Affinity-KD terms, e.g. lm+kmm+aam (default all three)" };
@@ -60,7 +61,7 @@ public static class RunCommands
         var command = new Command(name, description)
         {
             c.SpecFile, c.Profile, c.Model, c.Width, c.Dataset, c.Target, c.Epochs, c.Iterations, c.BatchSize, c.Seed, c.Set,
-            c.RunsDir, c.DataDir, c.Device, c.Threads, c.Workers, c.CheckpointEvery, c.PrintSpec, c.Json, c.Quiet, c.Graph,
+            c.RunsDir, c.DataDir, c.Device, c.Threads, c.Workers, c.CheckpointEvery, c.PrintSpec, c.Json, c.Quiet, c.Graph, c.WaitForLock,
         };
         if (distill) command.Options.Add(c.NoTeacherCache);
         if (distill)
@@ -133,6 +134,8 @@ public static class RunCommands
         var trainer = new Trainer(run, new TrainerOptions
         {
             Device = device, Workers = workers, CheckpointEvery = every, ShareTeacherPass = !parse.GetValue(c.NoTeacherCache),
+            // A day is "until the holder is done": the scheduler's time limit ends a job that waits longer.
+            LockWait = parse.GetValue(c.WaitForLock) ? TimeSpan.FromDays(1) : TimeSpan.Zero,
             // Progress goes to stderr, so it never mixes with --json's stdout.
             Progress = parse.GetValue(c.Quiet) ? SilentTrainingProgress.Instance : TextTrainingProgress.ForConsole(),
         });

@@ -135,13 +135,25 @@ public sealed class RunFolder(string path, string id)
     /// never write one run at once. The lock is the OS's (flock on Linux), dropped when the process dies, so a killed run can be resumed at once; the
     /// empty .lock file itself stays.
     /// </summary>
-    public IDisposable Lock()
+    public IDisposable Lock() => Lock(TimeSpan.Zero);
+
+    /// <summary>
+    /// As <see cref="Lock()"/>, but waits up to <paramref name="wait"/> for another holder to let go (polling: flock has
+    /// no timed wait in .NET). A cluster job that finds its run held by a second graph invocation's job waits for it and
+    /// then finds the run finished, instead of failing its dependent jobs.
+    /// </summary>
+    public IDisposable Lock(TimeSpan wait)
     {
         Directory.CreateDirectory(Path);
-        try { return new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
-        catch (IOException)
+        var deadline = DateTime.UtcNow + wait;
+        while (true)
         {
-            throw new IOException($"run {Id} is in use by another process (lock {LockPath}); wait for it to finish or stop it");
+            try { return new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+            catch (IOException) when (DateTime.UtcNow < deadline) { Thread.Sleep(500); }
+            catch (IOException)
+            {
+                throw new IOException($"run {Id} is in use by another process (lock {LockPath}); wait for it to finish or stop it");
+            }
         }
     }
 

@@ -39,6 +39,9 @@ public sealed record TrainerOptions
     /// </summary>
     public bool ShareTeacherPass { get; init; } = true;
 
+    /// <summary>How long to wait for another process's hold on the run (zero: fail at once, the local graph's way).</summary>
+    public TimeSpan LockWait { get; init; } = TimeSpan.Zero;
+
     /// <summary>
     /// Test hook standing in for a kill: called after each step with the number of steps done; returning true stops the
     /// run on the spot, without a checkpoint or any other write (as SIGKILL would).
@@ -71,7 +74,7 @@ public sealed class Trainer(PreparedRun run, TrainerOptions? options = null)
     public TrainResult Train()
     {
         var folder = Run.Folder;
-        using var hold = folder.Lock();
+        using var hold = folder.Lock(options.LockWait);
         try
         {
             return TrainHeld(folder);
