@@ -74,4 +74,29 @@ public static class PaperTables
         }
         return table;
     }
+
+    /// <summary>
+    /// A cell's per-case spread and, when <paramref name="baseline"/> is given, the two-sided Wilcoxon signed-rank test
+    /// against it on the cases both have (the papers whose tables compare each row with one baseline row).
+    /// </summary>
+    public static CellStats PairedStats(string table, string row, string column, double? value, IReadOnlyDictionary<string, double> cases,
+        IReadOnlyDictionary<string, double>? baseline, string? baselineRow)
+    {
+        var v = cases.Values.ToList();
+        double? std = v.Count > 1 ? Math.Sqrt(v.Sum(x => (x - v.Average()) * (x - v.Average())) / (v.Count - 1)) : null;
+        if (baseline is null) return new CellStats(table, row, column, value, std, v.Count, null, 0, null);
+        var ids = cases.Keys.Where(baseline.ContainsKey).Order(StringComparer.Ordinal).ToList();
+        if (ids.Count == 0) return new CellStats(table, row, column, value, std, v.Count, null, 0, null);
+        var test = MedDistill.Evaluation.Statistics.Wilcoxon.Test(ids.Select(i => cases[i]).ToList(), ids.Select(i => baseline[i]).ToList());
+        return new CellStats(table, row, column, value, std, v.Count, test.Used > 0 ? test.PValue : null, test.Direction, baselineRow);
+    }
+
+    /// <summary>The published table when someone typed it in, else the same layout with every cell empty.</summary>
+    public static ResultTable ReadPublished(string path, IReadOnlyList<string> rows, IReadOnlyList<string> columns)
+    {
+        if (File.Exists(path)) return ResultTable.Read(path);
+        var empty = new ResultTable("method", columns);
+        foreach (var row in rows) empty.AddRow(row, new Dictionary<string, string?>());
+        return empty;
+    }
 }

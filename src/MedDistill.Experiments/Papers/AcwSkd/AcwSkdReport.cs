@@ -26,28 +26,14 @@ public static class AcwSkdReport
         var md = new StringBuilder();
 
         var finished = plan.Where(r => store.Folder(r.Id).IsFinished).ToList();
-        var convergence = finished.Select(r => (Run: r, C: Convergence.Of(store.Folder(r.Id)))).Where(x => x.C.BestDice is not null).ToList();
-        md.Append("## Training\n\n");
-        md.Append($"**Convergence.** {convergence.Count(x => x.C.Converged)} of {convergence.Count} finished runs converged by the stated criterion ");
-        md.Append($"({Convergence.Criterion}).\n\n| run | best validation Dice | best of the first half | converged |\n| --- | --- | --- | --- |\n");
-        foreach (var (run, c) in convergence)
-            md.Append($"| {Label(run)} | {F(c.BestDice)} | {F(c.FirstHalfBest)} | {(c.Converged ? "yes" : "no")} |\n");
+        PaperReportParts.AppendConvergence(md, finished, store, Label);
 
         foreach (var d in AcwSkdExperiment.Datasets(profile))
         {
-            var series = finished.Where(r => r.Spec.Data.Dataset == d.Dataset).Select(r =>
+            var file = Path.Combine(figuresDir, $"validation-{d.Tag}.svg");
+            if (PaperReportParts.WriteValidationChart(finished.Where(r => r.Spec.Data.Dataset == d.Dataset), store, Label, file,
+                    $"Validation mean foreground Dice, {d.Title}"))
             {
-                var curve = Convergence.ValidationCurve(store.Folder(r.Id));
-                return new ChartSeries(Label(r), curve.Select(p => (double)p.Step).ToList(), curve.Select(p => p.Dice).ToList());
-            }).Where(s => s.X.Count > 0).ToList();
-            if (series.Count > 0)
-            {
-                var file = Path.Combine(figuresDir, $"validation-{d.Tag}.svg");
-                AtomicFile.WriteAllText(file, new SvgChart
-                {
-                    Title = $"Validation mean foreground Dice, {d.Title}", XLabel = "step", YLabel = "validation Dice", YMin = 0, YMax = 1,
-                    Width = 760, Height = 420, Series = series,
-                }.ToSvg());
                 figures.Add(new ReportFigure(file, $"Validation Dice against the step, every run on {d.Title}"));
                 written.Add(file);
             }
@@ -109,5 +95,5 @@ public static class AcwSkdReport
         _ => table,
     };
 
-    private static string F(double? v) => v is double d ? d.ToString("0.000", CultureInfo.InvariantCulture) : "";
+    private static string F(double? v) => PaperReportParts.F(v);
 }

@@ -27,7 +27,7 @@ public static class AcwSkdTables
             bool ablation = name.EndsWith("-ablation", StringComparison.Ordinal);
             var columns = dataset.ClassNames.Append(AcwSkdExperiment.MeanDice).Append(AcwSkdExperiment.MeanHd95).ToList();
             var rows = ablation ? AcwSkdExperiment.Ablation.Select(a => a.Row).ToList() : AcwSkdExperiment.MainRows.Select(m => m.Row).ToList();
-            var published = ReadPublished(Path.Combine(publishedDir, name + ".csv"), rows, columns);
+            var published = PaperTables.ReadPublished(Path.Combine(publishedDir, name + ".csv"), rows, columns);
             var reproduced = new ResultTable("method", columns);
             var stats = new List<CellStats>();
             var baseline = plan.FirstOrDefault(r => r.Key == $"student/{AcwSkdExperiment.Student}/{dataset.Tag}");
@@ -64,7 +64,7 @@ public static class AcwSkdTables
                 values[AcwSkdExperiment.MeanDice] = dice.Count > 0 ? dice.Average() : null;
                 values[AcwSkdExperiment.MeanHd95] = hd.Count > 0 ? hd.Average() : null;
                 reproduced.AddRow(row, values, Decimals);
-                stats.Add(MeanDiceStats(name, row, values[AcwSkdExperiment.MeanDice], PerCaseMeanDice(folder),
+                stats.Add(PaperTables.PairedStats(name, row, AcwSkdExperiment.MeanDice, values[AcwSkdExperiment.MeanDice], PerCaseMeanDice(folder),
                     run == baseline ? null : baselineCases, AcwSkdExperiment.MainRows[1].Row));
             }
             result.Add(new BuiltTable(name, reproduced, published, PaperTables.Compare(reproduced, published, stats),
@@ -80,27 +80,6 @@ public static class AcwSkdTables
 
     // An organ in neither volume says nothing about the method (the binary convention would score it 1).
     private static bool BothEmpty(CaseMetrics c) => c.ReferenceVoxels == 0 && c.PredictionVoxels == 0;
-
-    private static CellStats MeanDiceStats(string table, string row, double? value, IReadOnlyDictionary<string, double> cases,
-        IReadOnlyDictionary<string, double>? baseline, string baselineRow)
-    {
-        var v = cases.Values.ToList();
-        double? std = v.Count > 1 ? Math.Sqrt(v.Sum(x => (x - v.Average()) * (x - v.Average())) / (v.Count - 1)) : null;
-        if (baseline is null) return new CellStats(table, row, AcwSkdExperiment.MeanDice, value, std, v.Count, null, 0, null);
-        var ids = cases.Keys.Where(baseline.ContainsKey).Order(StringComparer.Ordinal).ToList();
-        if (ids.Count == 0) return new CellStats(table, row, AcwSkdExperiment.MeanDice, value, std, v.Count, null, 0, null);
-        var test = Wilcoxon.Test(ids.Select(i => cases[i]).ToList(), ids.Select(i => baseline[i]).ToList());
-        return new CellStats(table, row, AcwSkdExperiment.MeanDice, value, std, v.Count, test.Used > 0 ? test.PValue : null, test.Direction, baselineRow);
-    }
-
-    /// <summary>The published table when someone typed it in, else the same layout with every cell empty.</summary>
-    private static ResultTable ReadPublished(string path, IReadOnlyList<string> rows, IReadOnlyList<string> columns)
-    {
-        if (File.Exists(path)) return ResultTable.Read(path);
-        var empty = new ResultTable("method", columns);
-        foreach (var row in rows) empty.AddRow(row, new Dictionary<string, string?>());
-        return empty;
-    }
 
     private static string Notes(string table, AcwSkdDataset d, ExperimentProfile p, IEnumerable<PlannedRun> runs)
     {

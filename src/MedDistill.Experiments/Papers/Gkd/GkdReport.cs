@@ -24,28 +24,14 @@ public static class GkdReport
         var md = new StringBuilder();
 
         var finished = plan.Where(r => store.Folder(r.Id).IsFinished).ToList();
-        var convergence = finished.Select(r => (Run: r, C: Convergence.Of(store.Folder(r.Id)))).Where(x => x.C.BestDice is not null).ToList();
-        md.Append("## Training\n\n");
-        md.Append($"**Convergence.** {convergence.Count(x => x.C.Converged)} of {convergence.Count} finished runs converged by the stated criterion ");
-        md.Append($"({Convergence.Criterion}).\n\n| run | best validation Dice | best of the first half | converged |\n| --- | --- | --- | --- |\n");
-        foreach (var (run, c) in convergence)
-            md.Append($"| {Label(run)} | {F(c.BestDice)} | {F(c.FirstHalfBest)} | {(c.Converged ? "yes" : "no")} |\n");
+        PaperReportParts.AppendConvergence(md, finished, store, Label);
 
         foreach (var task in GkdExperiment.Tasks(profile))
         {
-            var series = finished.Where(r => r.Spec.Data.Dataset == task.Dataset).Select(r =>
+            var file = Path.Combine(figuresDir, $"validation-{task.Tag}.svg");
+            if (PaperReportParts.WriteValidationChart(finished.Where(r => r.Spec.Data.Dataset == task.Dataset), store, Label, file,
+                    $"Validation Dice on the source domain, {task.Title}"))
             {
-                var curve = Convergence.ValidationCurve(store.Folder(r.Id));
-                return new ChartSeries(Label(r), curve.Select(p => (double)p.Step).ToList(), curve.Select(p => p.Dice).ToList());
-            }).Where(s => s.X.Count > 0).ToList();
-            if (series.Count > 0)
-            {
-                var file = Path.Combine(figuresDir, $"validation-{task.Tag}.svg");
-                AtomicFile.WriteAllText(file, new SvgChart
-                {
-                    Title = $"Validation Dice on the source domain, {task.Title}", XLabel = "step", YLabel = "validation Dice", YMin = 0, YMax = 1,
-                    Width = 760, Height = 420, Series = series,
-                }.ToSvg());
                 figures.Add(new ReportFigure(file, $"Validation Dice ({task.Source} held-out training cases) against the step, every run of {task.Title}"));
                 written.Add(file);
             }
@@ -113,5 +99,5 @@ public static class GkdReport
 
     private static string Label(PlannedRun r) => r.Cells.FirstOrDefault() is { } c ? $"{c.Row} ({c.Column})" : r.Key;
 
-    private static string F(double? v) => v is double d ? d.ToString("0.000", CultureInfo.InvariantCulture) : "";
+    private static string F(double? v) => PaperReportParts.F(v);
 }

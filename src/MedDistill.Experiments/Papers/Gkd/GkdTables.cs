@@ -43,7 +43,7 @@ public static class GkdTables
                 _ => plan.SelectMany(r => r.Cells).Where(c => c.Table == name).Select(c => c.Row).Distinct().ToList(),
             };
             var columns = kind == "fsd" ? FsdColumns(task) : MetricColumns(task);
-            var published = ReadPublished(Path.Combine(publishedDir, name + ".csv"), rows, columns);
+            var published = PaperTables.ReadPublished(Path.Combine(publishedDir, name + ".csv"), rows, columns);
             var reproduced = new ResultTable("method", columns);
             var stats = new List<CellStats>();
             int missing = 0;
@@ -77,7 +77,7 @@ public static class GkdTables
                         var column = $"{d}_{DomainEvaluator.MetricColumns[m]}";
                         var mine = PerCase(cases, d, m);
                         values[column] = mine.Count == 0 ? null : mine.Values.Average();
-                        stats.Add(Stats(name, row, column, values[column], mine, baselineCases is null ? null : PerCase(baselineCases, d, m), baseline?.Row));
+                        stats.Add(PaperTables.PairedStats(name, row, column, values[column], mine, baselineCases is null ? null : PerCase(baselineCases, d, m), baseline?.Row));
                     }
                 reproduced.AddRow(row, values, PaperTables.Decimals);
             }
@@ -119,26 +119,6 @@ public static class GkdTables
     {
         0 => c.Dice, 1 => c.Accuracy, 2 => c.Sensitivity, 3 => c.Specificity, 4 => c.MeanIou, _ => c.Auc,
     };
-
-    private static CellStats Stats(string table, string row, string column, double? value, Dictionary<string, double> cases,
-        Dictionary<string, double>? baseline, string? baselineRow)
-    {
-        var v = cases.Values.ToList();
-        double? std = v.Count > 1 ? Math.Sqrt(v.Sum(x => (x - v.Average()) * (x - v.Average())) / (v.Count - 1)) : null;
-        if (baseline is null) return new CellStats(table, row, column, value, std, v.Count, null, 0, null);
-        var ids = cases.Keys.Where(baseline.ContainsKey).Order(StringComparer.Ordinal).ToList();
-        if (ids.Count == 0) return new CellStats(table, row, column, value, std, v.Count, null, 0, null);
-        var test = Wilcoxon.Test(ids.Select(i => cases[i]).ToList(), ids.Select(i => baseline[i]).ToList());
-        return new CellStats(table, row, column, value, std, v.Count, test.Used > 0 ? test.PValue : null, test.Direction, baselineRow);
-    }
-
-    private static ResultTable ReadPublished(string path, IReadOnlyList<string> rows, IReadOnlyList<string> columns)
-    {
-        if (File.Exists(path)) return ResultTable.Read(path);
-        var empty = new ResultTable("method", columns);
-        foreach (var row in rows) empty.AddRow(row, new Dictionary<string, string?>());
-        return empty;
-    }
 
     private static string Notes(string table, string kind, GkdTask t, ExperimentProfile p, IEnumerable<PlannedRun> runs)
     {
