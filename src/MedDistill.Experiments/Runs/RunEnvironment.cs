@@ -24,6 +24,9 @@ public sealed record RunEnvironment
 
     /// <summary>OpenBLAS's own thread count (null when libtorch does not use OpenBLAS); set_num_threads sets it too.</summary>
     public int? BlasThreads { get; init; }
+
+    /// <summary>How the C heap returns freed memory (<see cref="NativeHeap.Setting"/>); null in records made before it existed.</summary>
+    public string? Heap { get; init; }
     public required string Dotnet { get; init; }
     public required string Os { get; init; }
     public string? Cpu { get; init; }
@@ -40,6 +43,7 @@ public sealed record RunEnvironment
         Threads = torch.get_num_threads(),
         Blas = MappedBlas(),
         BlasThreads = torch.get_blas_num_threads(),
+        Heap = NativeHeap.Setting,
         Dotnet = RuntimeInformation.FrameworkDescription,
         Os = RuntimeInformation.OSDescription,
         Cpu = CpuModel(),

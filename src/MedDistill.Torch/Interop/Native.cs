@@ -50,6 +50,7 @@ internal static partial class Native
     [LibraryImport(Lib)] internal static partial int mdt_get_num_threads();
     [LibraryImport(Lib)] internal static partial int mdt_set_num_threads(int n);
     [LibraryImport(Lib)] internal static partial int mdt_blas_num_threads();
+    [LibraryImport(Lib)] internal static partial int mdt_retain_freed_heap(int trimThreshold, int mmapThreshold);
     [LibraryImport(Lib)] internal static partial int mdt_get_num_interop_threads();
     [LibraryImport(Lib)] internal static partial int mdt_set_num_interop_threads(int n);
     [LibraryImport(Lib)] internal static partial int mdt_manual_seed(ulong seed);
