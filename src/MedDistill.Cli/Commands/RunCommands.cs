@@ -56,7 +56,7 @@ public static class RunCommands
             new Option<bool>("--wait-for-lock") { Description = "When another process holds the run, wait for it (then a finished run is not trained again) instead of failing; cluster jobs use it" });
         var teacher = new Option<string?>("--teacher") { Description = "Run id of the teacher (a finished train run)" };
         var method = new Option<string?>("--method") { Description = "affinity-kd or emkd (default affinity-kd)" };
-        var terms = new Option<string?>("--terms") { Description = "Affinity-KD terms, e.g. lm+kmm+aam (default all three)" };
+        var terms = new Option<string?>("--terms") { Description = "The method's terms joined by + (Affinity-KD, the default method of a spec without one: lm, kmm, aam; ACW-SKD: aux, cw, frm, at; GKD: intra, inter, cross; default: all)" };
 
         var command = new Command(name, description)
         {
