@@ -141,6 +141,29 @@ public class GkdMethodTests
         }
     }
 
+    /// <summary>The cross term of both paths is the sum of the two single-path terms.</summary>
+    [Test]
+    public void CrossPathsSplitTheCrossTerm()
+    {
+        var (student, teacher) = Pair();
+        using (student)
+        using (teacher)
+        {
+            using var scope = NewDisposeScope();
+            var (image, label) = Batch();
+            double Cross(CrossPaths paths)
+            {
+                manual_seed(95);  // the same header weights, then the same dropout masks
+                using var method = new GkdMethod(new GkdOptions { Terms = GkdTerms.Cross, CrossPaths = paths }, student, teacher);
+                return Step(method, student, teacher, image, label).Single(t => t.Name == GkdTermNames.Cross).Value.item<float>();
+            }
+            double both = Cross(CrossPaths.Both), studentPath = Cross(CrossPaths.Student), teacherPath = Cross(CrossPaths.Teacher);
+            Assert.That(studentPath, Is.GreaterThan(0));
+            Assert.That(teacherPath, Is.GreaterThan(0));
+            Assert.That(both, Is.EqualTo(studentPath + teacherPath).Within(1e-5 * both));
+        }
+    }
+
     [Test]
     public void SameSeedSameTerms()
     {

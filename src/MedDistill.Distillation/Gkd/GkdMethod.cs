@@ -145,7 +145,13 @@ public sealed class GkdMethod : IDistillationMethod, IInputAware
     {
         var o = Options;
         var zt = teacherLogits.detach().to(fs.dtype);
-        var studentCross = student.forward_substituted(input, o.Tap, San.Restore(vt, fs.size(2), fs.size(3))).Logits;
+        Tensor? loss = null;
+        if (o.CrossPaths != CrossPaths.Teacher)
+        {
+            var studentCross = student.forward_substituted(input, o.Tap, San.Restore(vt, fs.size(2), fs.size(3))).Logits;
+            loss = GkdLosses.Cross(studentCross.to(zt.dtype), zt, o.CrossTarget, o.CrossTemperature);
+        }
+        if (o.CrossPaths == CrossPaths.Student) return loss!;
         Tensor teacherCross;
         var trainable = teacher.parameters().Where(p => p.requires_grad).ToList();
         try
@@ -158,8 +164,8 @@ public sealed class GkdMethod : IDistillationMethod, IInputAware
         {
             foreach (var p in trainable) p.requires_grad_(true);
         }
-        return GkdLosses.Cross(studentCross.to(zt.dtype), zt, o.CrossTarget, o.CrossTemperature)
-            .add(GkdLosses.Cross(teacherCross.to(zt.dtype), zt, o.CrossTarget, o.CrossTemperature));
+        var teacherLoss = GkdLosses.Cross(teacherCross.to(zt.dtype), zt, o.CrossTarget, o.CrossTemperature);
+        return loss is null ? teacherLoss : loss.add(teacherLoss);
     }
 
     private ScalarType TeacherDtype => teacher.parameters().FirstOrDefault()?.dtype ?? ScalarType.Float32;

@@ -69,6 +69,17 @@ public enum CrossTarget
     Hard,
 }
 
+/// <summary>Which of DICD's two header-exchanged predictions the cross term supervises.</summary>
+public enum CrossPaths
+{
+    /// <summary>Both (default): the student's decoder from Restore_S(v_T) and the teacher's from Restore_T(v_S).</summary>
+    Both,
+    /// <summary>Only the student's decoder continuing from the teacher's vector.</summary>
+    Student,
+    /// <summary>Only the frozen teacher's decoder continuing from the student's vector.</summary>
+    Teacher,
+}
+
 /// <summary>
 /// Settings of our reconstruction of GKD (Qi et al., "Exploring Generalizable Distillation for Efficient Medical Image
 /// Segmentation"; arXiv 2207.12995, JBHI 2024). Only the abstract, figures and network code are public, so every setting is
@@ -113,6 +124,12 @@ public sealed record GkdOptions
 
     /// <summary>Soft (default) or hard supervision of the header-exchanged predictions by the teacher's.</summary>
     public CrossTarget CrossTarget { get; init; } = CrossTarget.Soft;
+
+    /// <summary>
+    /// Which exchanged predictions the cross term supervises (default both, as the abstract's "header exchange" with "both
+    /// cross reconstructions"); one path alone is a probe of which one a result comes from.
+    /// </summary>
+    public CrossPaths CrossPaths { get; init; } = CrossPaths.Both;
 
     /// <summary>Weight of the intra-coupling graph term (default 1).</summary>
     public double IntraWeight { get; init; } = 1.0;
@@ -170,6 +187,7 @@ public sealed record GkdOptions
         TensorChecks.Finite(Tau, nameof(Tau), owner, positive: true);
         TensorChecks.Finite(CrossTemperature, nameof(CrossTemperature), owner, positive: true);
         if (!Enum.IsDefined(CrossTarget)) throw new ArgumentException($"{owner}: unknown cross target {CrossTarget}");
+        if (!Enum.IsDefined(CrossPaths)) throw new ArgumentException($"{owner}: unknown cross paths {CrossPaths}");
         TensorChecks.NonNegative(IntraWeight, nameof(IntraWeight), owner);
         TensorChecks.NonNegative(InterWeight, nameof(InterWeight), owner);
         TensorChecks.NonNegative(CrossWeight, nameof(CrossWeight), owner);
