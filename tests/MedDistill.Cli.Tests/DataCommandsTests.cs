@@ -113,6 +113,21 @@ public class DataCommandsTests
     }
 
     [Test]
+    public void Preprocess_TheLaparoscopyPhantom_CachesEveryFrameWithThreeChannels()
+    {
+        var dir = Path.Combine(dataDir, "laparoscopy-cli");
+        var made = CliRunner.Run("data", "phantom", "laparoscopy", "--data-dir", dir, "--size", "32", "--frames", "6");
+        Assert.That(made.code, Is.EqualTo(0), made.stderr);
+        var run = CliRunner.Run("data", "preprocess", "phantom-laparoscopy", "--data-dir", dir, "--size", "16", "--json");
+        Assert.That(run.code, Is.EqualTo(0), run.stderr);
+        using var json = JsonDocument.Parse(run.stdout);
+        Assert.That(json.RootElement.GetProperty("cases").GetInt32(), Is.EqualTo(6 + 2 + 1), "train, test (a third) and trainval (a sixth)");
+        var index = MedDistill.Data.Preprocessing.CacheIndex.Read(Path.Combine(dir, "cache", "phantom-laparoscopy"));
+        Assert.That(index.Cases.Select(c => c.ImageChannels), Is.All.EqualTo(3));
+        Assert.That(index.Lists!["test"], Is.EqualTo(new[] { "test/1", "test/2" }));
+    }
+
+    [Test]
     public void Preprocess_UnknownDataset_IsAUsageError()
     {
         var (code, _, stderr) = CliRunner.Run("data", "preprocess", "no-such-set", "--data-dir", dataDir);

@@ -131,10 +131,11 @@ public class PaperCommandsTests
             Assert.That(code, Is.EqualTo(0), stderr);
             var (merged, stdout, err) = CliRunner.Run("pipeline", "graph", "--out", job, "--jobs", "2", affinity, acw);
             Assert.That(merged, Is.EqualTo(0), err);
-            // Table 3 alone: T1, ENet w/o, ENet w/ Affinity-KD, EMKD, MSKD = 5 runs per target, 30 for six; ACW-SKD: 22.
-            Assert.That(stdout, Does.Contain("graph: 52 runs of 2 plans"));
+            // Table 3 alone: T1, ENet w/o, ENet w/ Affinity-KD, EMKD, MSKD = 5 runs per target, 30 for six; ACW-SKD: 11 per
+            // data set (Synapse, FLARE22, M2caiSeg), 33.
+            Assert.That(stdout, Does.Contain("graph: 63 runs of 2 plans"));
             var manifest = MedDistill.Experiments.Runs.GraphManifest.TryRead(job)!;
-            Assert.That((manifest.Runs.Count, manifest.Jobs), Is.EqualTo((52, 2)));
+            Assert.That((manifest.Runs.Count, manifest.Jobs), Is.EqualTo((63, 2)));
             var project = File.ReadAllText(Directory.GetFiles(Path.Combine(affinity, "runs"), "*.proj")[0]);
             Assert.That(project, Does.Contain($"--graph &quot;{job}&quot;"), "runs report against the shared manifest");
             (code, _, stderr) = CliRunner.Run("pipeline", "graph", "--out", job, Path.Combine(work, "nowhere"));

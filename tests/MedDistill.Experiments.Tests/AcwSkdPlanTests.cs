@@ -15,7 +15,7 @@ public class AcwSkdPlanTests
     public void EveryImplementedRowHasOneRun_PerDataSet_AndTheFullAblationRowIsTheMainRun()
     {
         var plan = Plan();
-        foreach (var tag in new[] { "synapse", "flare" })
+        foreach (var tag in new[] { "synapse", "flare", "m2caiseg" })
         {
             var rows = plan.SelectMany(r => r.Cells.Where(c => c.Table == tag).Select(c => (c.Row, r.Key))).ToList();
             var implemented = AcwSkdExperiment.MainRows.Where(m => m.Method is "reference" or "none" || DistillationMethods.Names.Contains(m.Method)).Select(m => m.Row);
@@ -32,13 +32,17 @@ public class AcwSkdPlanTests
     {
         var plan = Plan();
         Assert.That(plan.First().IsTeacher, Is.True, "teachers first");
+        var byTag = new Dictionary<string, (int Classes, string Dataset)>
+        {
+            ["synapse"] = (9, "phantom-abdomen"), ["flare"] = (14, "phantom-flare"), ["m2caiseg"] = (19, "phantom-laparoscopy"),
+        };
         foreach (var r in plan)
         {
-            bool synapse = r.Key.EndsWith("/synapse", StringComparison.Ordinal);
+            var tag = r.Key[(r.Key.LastIndexOf('/') + 1)..];
             Assert.That(r.Spec.Data.Split.Protocol, Is.EqualTo("lists"));
-            Assert.That(r.Spec.Model.Classes, Is.EqualTo(synapse ? 9 : 14), r.Key);
-            Assert.That(r.Spec.Data.Dataset, Is.EqualTo(synapse ? "phantom-abdomen" : "phantom-flare"), r.Key);
-            Assert.That(r.Spec.Data.RecipeHash, Is.EqualTo(synapse ? "hash-synapse" : "hash-flare"));
+            Assert.That(r.Spec.Model.Classes, Is.EqualTo(byTag[tag].Classes), r.Key);
+            Assert.That(r.Spec.Data.Dataset, Is.EqualTo(byTag[tag].Dataset), r.Key);
+            Assert.That(r.Spec.Data.RecipeHash, Is.EqualTo("hash-" + tag));
             if (DistillationMethods.IsSelfDistillation(r.Spec.Method.Name))
                 Assert.That((r.Spec.Kind, r.Spec.Teacher, r.TeacherKey), Is.EqualTo((RunSpec.TrainKind, (string?)null, (string?)null)), r.Key);
             if (r.Spec.Kind == RunSpec.DistillKind)
@@ -52,6 +56,62 @@ public class AcwSkdPlanTests
     }
 
     [Test]
+    public void M2caiSegRuns_TakeThreeChannels_ItsOwnCheapSchedule_AndTheCtRunsAreUnchanged()
+    {
+        var plan = Plan();
+        var m2cai = plan.Where(r => r.Key.EndsWith("/m2caiseg", StringComparison.Ordinal)).ToList();
+        Assert.That(m2cai, Has.Count.EqualTo(11), "teacher, student, KD, AT, SKD, CWD, BYOT, ACW-SKD and three more ablation rows");
+        Assert.That(m2cai.Select(r => r.Key), Does.Contain("teacher/unet/m2caiseg").And.Contain("student/resnet18-unet/m2caiseg")
+            .And.Contain("self/acw-skd/aux+cw+frm+at/m2caiseg").And.Contain("distill/cwd/m2caiseg"));
+        var schedule = AcwSkdExperiment.M2caiSegSchedules["phantom"];
+        foreach (var r in m2cai)
+        {
+            Assert.That((r.Spec.Model.InChannels, r.Spec.Data.Channels), Is.EqualTo((3, 3)), r.Key);
+            Assert.That(r.Spec.Data.Cache, Is.EqualTo("phantom-laparoscopy-64"), r.Key);
+            Assert.That(r.Spec.Schedule, Is.EqualTo(schedule), r.Key);
+            Assert.That(r.Spec.Model.Name, Is.EqualTo(r.IsTeacher ? AcwSkdExperiment.Reference : AcwSkdExperiment.Student), r.Key);
+        }
+        Assert.That(schedule.Iterations * m2cai.Count, Is.LessThanOrEqualTo(5000), "a few hundred steps per run");
+        Assert.That(schedule.ValidateEvery, Is.InRange(50, 100));
+        foreach (var r in plan.Except(m2cai))
+        {
+            Assert.That((r.Spec.Model.InChannels, r.Spec.Data.Channels), Is.EqualTo((1, 1)), r.Key);
+            Assert.That(r.Spec.Schedule, Is.EqualTo(AcwSkdExperiment.PhantomProfile.Schedule), r.Key);
+        }
+        Assert.That(AcwSkdExperiment.M2caiSegClasses, Has.Length.EqualTo(18));
+        Assert.That(AcwSkdExperiment.M2caiSegClasses[0], Is.EqualTo("grasper"));
+        Assert.That(AcwSkdExperiment.M2caiSegClasses[^1], Is.EqualTo("black"));
+    }
+
+    [Test]
+    public void TheSmokeAndPaperProfiles_PlanM2caiSeg_TheSmokeOnItsThreeSteps_ThePaperOnRealFramesAt256()
+    {
+        var smoke = AcwSkdExperiment.Plan(AcwSkdExperiment.SmokeProfile, d => "h", ModelRegistry.Names, ["m2caiseg", "m2caiseg-ablation"]);
+        Assert.That(smoke, Has.Count.EqualTo(11));
+        Assert.That(smoke.Select(r => r.Spec.Schedule), Is.All.EqualTo(AcwSkdExperiment.SmokeProfile.Schedule));
+        var real = AcwSkdExperiment.Datasets(AcwSkdExperiment.PaperProfile).Single(d => d.Tag == "m2caiseg");
+        Assert.That((real.Dataset, real.Cache, real.CacheSize, real.Classes, real.Schedule), Is.EqualTo(("m2caiseg", "m2caiseg", 256, 19, (ScheduleSpec?)null)));
+        Assert.That(AcwSkdPaper.Recipe(real).Hash(), Is.EqualTo(Data.Preprocessing.PreprocessRecipe.M2caiSeg.Hash()), "the registered recipe, so `data preprocess m2caiseg` makes the cache");
+        var phantom = AcwSkdExperiment.Datasets(AcwSkdExperiment.PhantomProfile).Single(d => d.Tag == "m2caiseg");
+        Assert.That(AcwSkdPaper.Recipe(phantom).Hash(), Is.EqualTo(Data.Preprocessing.PreprocessRecipe.PhantomLaparoscopy.Hash()));
+        Assert.That(new AcwSkdPaper().DataCommands(AcwSkdExperiment.PhantomProfile), Has.Some.EqualTo(new[] { "data", "phantom", "laparoscopy" }));
+    }
+
+    [Test]
+    public void DatasetMeanIou_SumsEachClassOverTheFrames_ThenAveragesTheClassesThatOccur()
+    {
+        static MedDistill.Evaluation.CaseMetrics Row(string id, int k, long p, long r, long i) => new()
+        {
+            CaseId = id, Site = "test", ClassLabel = k, Dice = 2.0 * i / Math.Max(1, p + r), Hd95 = 0, Asd = 0, AssdMedPy = 0, Hd = 0,
+            PredictionVoxels = p, ReferenceVoxels = r, IntersectionVoxels = i,
+        };
+        // Class 1: (3 + 1) / ((4 + 4 − 3) + (2 + 1 − 1)) = 4 / 7; class 2: 0 / 5; class 3 occurs nowhere and is skipped.
+        var rows = new[] { Row("a", 1, 4, 4, 3), Row("b", 1, 2, 1, 1), Row("a", 2, 5, 0, 0), Row("a", 3, 0, 0, 0), Row("b", 3, 0, 0, 0) };
+        Assert.That(AcwSkdTables.DatasetMeanIou(rows, 3), Is.EqualTo((4.0 / 7 + 0) / 2).Within(1e-12));
+        Assert.That(AcwSkdTables.DatasetMeanIou(rows.Where(r => r.ClassLabel == 3), 3), Is.Null);
+    }
+
+    [Test]
     public void AnAblationAlone_PlansItsFourRuns_AndAnUnknownTableIsNamed()
     {
         Assert.That(Plan(["flare-ablation"]), Has.Count.EqualTo(4));
@@ -59,14 +119,14 @@ public class AcwSkdPlanTests
     }
 
     [Test]
-    public void Seeds_RepeatThePlainStudentAndAcwSkd_OnBothDataSets_ChangingOnlyTheSeed()
+    public void Seeds_RepeatThePlainStudentAndAcwSkd_OnEveryDataSet_ChangingOnlyTheSeed()
     {
         var paper = new AcwSkdPaper();
         var one = paper.Plan(new PlanRequest(AcwSkdExperiment.PhantomProfile, ModelRegistry.Names));
         var three = paper.Plan(new PlanRequest(AcwSkdExperiment.PhantomProfile, ModelRegistry.Names) { Seeds = 3 });
         var extra = three.Skip(one.Count).ToList();
         Assert.That(three.Take(one.Count).Select(r => r.Id), Is.EqualTo(one.Select(r => r.Id)), "the tables' runs are unchanged");
-        Assert.That(extra, Has.Count.EqualTo(8), "2 rows × 2 data sets × 2 extra seeds");
+        Assert.That(extra, Has.Count.EqualTo(12), "2 rows × 3 data sets × 2 extra seeds");
         foreach (var r in extra)
         {
             var original = one.Single(o => r.Key.StartsWith(o.Key + "@seed", StringComparison.Ordinal));

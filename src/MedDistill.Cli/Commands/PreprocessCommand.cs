@@ -22,10 +22,10 @@ public static class PreprocessCommand
         var source = new Option<string?>("--source")
         {
             Description = "Data set folder: <SITE>/CaseNN.nii(.gz) folders, FLARE imagesTr/labelsTr, Synapse train_npz/test_vol_h5, " +
-                          "CHASE_DB1/STARE/DRIVE, or CHAOS/LiTS (default: <data-dir>/<dataset>)",
+                          "CHASE_DB1/STARE/DRIVE, CHAOS/LiTS, or M2caiSeg's train/test folders (default: <data-dir>/<dataset>)",
         };
         var cache = new Option<string?>("--cache") { Description = "Cache folder (default: <data-dir>/cache/<dataset>)" };
-        var size = new Option<int?>("--size") { Description = "In-plane size H = W of the cached slices (default: the recipe's: 96 phantom-prostate and phantom-fundus, 384 prostate, 64 abdomen/flare/liver phantoms, 256 retinal-vessels and liver)" };
+        var size = new Option<int?>("--size") { Description = "In-plane size H = W of the cached slices (default: the recipe's: 96 phantom-prostate and phantom-fundus, 384 prostate, 64 abdomen/flare/liver/laparoscopy phantoms, 256 retinal-vessels, liver and m2caiseg)" };
         var alwaysHash = new Option<bool>("--always-hash") { Description = "Hash every source file even when size and time are unchanged" };
         var json = new Option<bool>("--json") { Description = "Print the report as one JSON object" };
         var command = new Command("preprocess", "Build (or bring up to date) the preprocessed slice cache of a data set")

@@ -11,7 +11,8 @@ public sealed record SliceSample(int CaseIndex, string CaseId, string Site, int 
 public sealed record SliceDatasetOptions
 {
     /// <summary>Slices stacked as channels, centred on the sample's slice (odd; 3 = SAML's three adjacent slices). At the
-    /// volume's ends the missing neighbours repeat the end slice.</summary>
+    /// volume's ends the missing neighbours repeat the end slice. A colour cache (<see cref="CachedCase.Channels"/>) has
+    /// its own channels instead: this must equal them, and a sample's channels are its slice's colour planes.</summary>
     public int Channels { get; init; } = 1;
 
     /// <summary>
@@ -60,6 +61,11 @@ public sealed class SliceDataset
         var sizes = Cases.Select(c => (c.Height, c.Width)).Distinct().ToList();
         if (sizes.Count > 1) throw new InvalidDataException($"{this.cacheDir}: cases have different slice sizes ({string.Join(", ", sizes)})");
         (Height, Width) = sizes[0];
+        var colours = Cases.Select(c => c.ImageChannels).Distinct().ToList();
+        if (colours.Count > 1) throw new InvalidDataException($"{this.cacheDir}: cases have different image channel counts ({string.Join(", ", colours)})");
+        ColourChannels = colours[0];
+        if (ColourChannels > 1 && Options.Channels != ColourChannels)
+            throw new ArgumentException($"{this.cacheDir}: the cache holds {ColourChannels}-channel colour images, so a sample has {ColourChannels} channels, not {Options.Channels}");
         arrays = Cases.Select(c => new Lazy<(float[], byte[])>(() => (CacheArrays.ReadImage(this.cacheDir, c), CacheArrays.ReadLabel(this.cacheDir, c)))).ToArray();
 
         var filterRng = Xoshiro256.Derive(Options.FilterSeed, 0xF117E2);
@@ -82,6 +88,9 @@ public sealed class SliceDataset
     public IReadOnlyList<SliceSample> Samples { get; }
     public int Count => Samples.Count;
     public int Channels => Options.Channels;
+    /// <summary>Image channels per slice in the cache: 1, or 3 for colour; more than 1 replaces neighbour stacking.</summary>
+    public int ColourChannels { get; }
+
     public int Height { get; }
     public int Width { get; }
 
@@ -93,20 +102,18 @@ public sealed class SliceDataset
     {
         var sample = Samples[index];
         var (volume, labels) = arrays[sample.CaseIndex].Value;
-        int plane = Height * Width, slices = Cases[sample.CaseIndex].Slices, k = Channels / 2;
+        int plane = Height * Width;
         if (image.Length != Channels * plane || label.Length != plane)
             throw new ArgumentException($"buffers must hold {Channels}×{Height}×{Width} image and {Height}×{Width} label values");
+        Span<int> planes = stackalloc int[Channels];
+        PlaneOffsets(sample.Slice, Cases[sample.CaseIndex].Slices, planes);
         if (!draw.MovesPixels)
         {
-            for (int c = 0; c < Channels; c++)
-            {
-                int z = Math.Clamp(sample.Slice - k + c, 0, slices - 1);
-                volume.AsSpan(z * plane, plane).CopyTo(image.Slice(c * plane, plane));
-            }
+            for (int c = 0; c < Channels; c++) volume.AsSpan(planes[c], plane).CopyTo(image.Slice(c * plane, plane));
             labels.AsSpan(sample.Slice * plane, plane).CopyTo(label);
         }
         else
-            Warp(volume, labels, sample.Slice, slices, image, label, draw, imageInterpolation == Interpolation.Bilinear);
+            Warp(volume, labels, sample.Slice, planes, image, label, draw, imageInterpolation == Interpolation.Bilinear);
         if (draw.IntensityScale != 1 || draw.IntensityShift != 0)
         {
             float a = (float)draw.IntensityScale, b = (float)draw.IntensityShift;
@@ -114,21 +121,27 @@ public sealed class SliceDataset
         }
     }
 
+    /// <summary>Where each input channel's plane starts in the case's image array: a colour plane of the slice, or a neighbouring slice.</summary>
+    private void PlaneOffsets(int slice, int slices, Span<int> offsets)
+    {
+        int plane = Height * Width, k = Channels / 2;
+        for (int c = 0; c < Channels; c++)
+            offsets[c] = ColourChannels > 1 ? (slice * ColourChannels + c) * plane : Math.Clamp(slice - k + c, 0, slices - 1) * plane;
+    }
+
     /// <summary>
     /// Inverse mapping about the slice centre: output pixel p reads source c + A⁻¹(p − c) with A = rotation·scale·flip.
     /// Source coordinates are affine in the output column, so each row steps them incrementally.
     /// </summary>
-    private void Warp(float[] volume, byte[] labels, int slice, int slices, Span<float> image, Span<byte> label, AugmentationDraw d, bool bilinear)
+    private void Warp(float[] volume, byte[] labels, int slice, ReadOnlySpan<int> zs, Span<float> image, Span<byte> label, AugmentationDraw d, bool bilinear)
     {
-        int h = Height, w = Width, plane = h * w, k = Channels / 2;
+        int h = Height, w = Width, plane = h * w;
         double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0, theta = d.AngleDegrees * Math.PI / 180;
         double cos = Math.Cos(theta) / d.Scale, sin = Math.Sin(theta) / d.Scale;
         double fx = d.FlipHorizontal ? -1 : 1, fy = d.FlipVertical ? -1 : 1;
         // Undo the rotation and scaling (R(−θ)/s), then the flips (their own inverses):
         // sx = cx + fx·(cos·dx + sin·dy), sy = cy + fy·(−sin·dx + cos·dy), with dx = x − cx, dy = y − cy.
         double stepXx = fx * cos, stepYx = -fy * sin;
-        Span<int> zs = stackalloc int[Channels];
-        for (int c = 0; c < Channels; c++) zs[c] = Math.Clamp(slice - k + c, 0, slices - 1) * plane;
         var labelPlane = labels.AsSpan(slice * plane, plane);
         for (int y = 0; y < h; y++)
         {

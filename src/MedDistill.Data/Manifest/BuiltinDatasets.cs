@@ -29,7 +29,7 @@ public static class BuiltinDatasets
 
     public static readonly BuiltinDataset PhantomLaparoscopy = new(
         "phantom-laparoscopy", "phantom-laparoscopy",
-        "synthetic laparoscopy frames with colour masks, M2caiSeg layout (no preprocessing recipe yet)",
+        "synthetic laparoscopy frames with colour masks in M2caiSeg's layout, 19 classes (ACW-SKD smoke runs, no download)",
         "meddistill data phantom laparoscopy");
 
     public static readonly BuiltinDataset PhantomFundus = new(

@@ -132,8 +132,8 @@ public static partial class SynapseLayout
 public static class DatasetLayouts
 {
     /// <summary>
-    /// The cases under <paramref name="datasetDir"/>: the FLARE, Synapse, fundus (CHASE_DB1/STARE/DRIVE) or liver
-    /// (CHAOS/LiTS) layout when the folder (or one up to three levels below, where archives extract) holds its marker
+    /// The cases under <paramref name="datasetDir"/>: the FLARE, Synapse, fundus (CHASE_DB1/STARE/DRIVE), liver
+    /// (CHAOS/LiTS) or M2caiSeg (train/images + train/groundtruth) layout when the folder (or one up to three levels below, where archives extract) holds its marker
     /// folders, else the prostate layout.
     /// </summary>
     public static DatasetSource Discover(string datasetDir, string name)
@@ -150,6 +150,7 @@ public static class DatasetLayouts
             if (SynapseLayout.Matches(dir)) return SynapseLayout.Discover(dir, name);
             if (FundusLayout.Matches(dir)) return FundusLayout.Discover(dir, name);
             if (LiverLayout.Matches(dir)) return LiverLayout.Discover(dir, name);
+            if (M2caiSegLayout.Matches(dir)) return M2caiSegLayout.Discover(dir, name);
             if (depth < 3)
                 foreach (var sub in Directory.GetDirectories(dir).Order(StringComparer.Ordinal)) queue.Enqueue((sub, depth + 1));
         }

@@ -9,7 +9,8 @@ public sealed record SourceFileRecord(string Path, long Size, DateTime ModifiedU
 
 /// <summary>
 /// One preprocessed case in the cache: <c>ImageFile</c> holds float32 little-endian voxels and <c>LabelFile</c> uint8 class
-/// indices, both C order (slice, row, column) of <see cref="Shape"/>, paths relative to the cache folder.
+/// indices, both C order (slice, row, column) of <see cref="Shape"/> (a colour image: (slice, channel, row, column),
+/// <see cref="Channels"/>), paths relative to the cache folder.
 /// </summary>
 public sealed record CachedCase
 {
@@ -45,6 +46,17 @@ public sealed record CachedCase
     /// <summary>The FOV mask file the FOV came from (DRIVE's); null when it was computed from the image or there is none.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public SourceFileRecord? FovSource { get; init; }
+
+    /// <summary>
+    /// Image channels per slice when the recipe keeps colour (<see cref="PreprocessRecipe.KeepColour"/>: 3), the image
+    /// file then (slice, channel, row, column); null for one channel, and then absent from the JSON, so every greyscale
+    /// index is byte-for-byte what it was.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Channels { get; init; }
+
+    [JsonIgnore]
+    public int ImageChannels => Channels ?? 1;
 
     public int Slices => Shape[0];
     public int Height => Shape[1];
@@ -114,7 +126,7 @@ public static class CacheArrays
 {
     public static float[] ReadImage(string cacheDir, CachedCase c)
     {
-        var bytes = ReadExact(Path.Combine(cacheDir, c.ImageFile), (long)c.Slices * c.Height * c.Width * sizeof(float));
+        var bytes = ReadExact(Path.Combine(cacheDir, c.ImageFile), (long)c.Slices * c.ImageChannels * c.Height * c.Width * sizeof(float));
         var values = new float[bytes.Length / sizeof(float)];
         // The cache is little-endian; so is every platform .NET runs on today.
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("the preprocessing cache is little-endian");

@@ -20,6 +20,29 @@ internal static class ColourSources
     }
 
     /// <summary>
+    /// The colour image <paramref name="image"/> (H, W, 3, channels last as read) as three planes (3, H, W), R, G, B:
+    /// the layout the cache and the network's input channels use. Spacing (1, row, column), one frame being one slice.
+    /// A frame the file stores grey (the decoder's one channel) gets that channel three times, so every case has three.
+    /// </summary>
+    public static Volume Planar(Volume image, string path)
+    {
+        if (image.Rank == 2)
+        {
+            int n = image.Data.Length;
+            var grey = new float[3 * n];
+            for (int k = 0; k < 3; k++) image.Data.CopyTo(grey, k * n);
+            return new Volume(grey, [3, image.Shape[0], image.Shape[1]], [1.0, image.Spacing[0], image.Spacing[1]], image.StoredType);
+        }
+        if (!IsColour(image))
+            throw new InvalidDataException($"{path}: a {image.Rank}D image of shape ({string.Join(", ", image.Shape)}), not colour (H, W, 3); the recipe keeps colour");
+        int h = image.Shape[0], w = image.Shape[1], plane = h * w;
+        var planes = new float[3 * plane];
+        for (int i = 0; i < plane; i++)
+            for (int k = 0; k < 3; k++) planes[k * plane + i] = image.Data[3 * i + k];
+        return new Volume(planes, [3, h, w], [1.0, image.Spacing[0], image.Spacing[1]], image.StoredType);
+    }
+
+    /// <summary>
     /// A mask as (H, W): as read when greyscale; its one channel when stored as colour with equal R, G and B (some
     /// archives save grey masks as RGB or palette images). A mask whose channels differ is not a grey mask and is refused.
     /// </summary>

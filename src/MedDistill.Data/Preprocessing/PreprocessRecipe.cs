@@ -136,6 +136,22 @@ public sealed record PreprocessRecipe
     public double? FovThreshold { get; init; }
 
     /// <summary>
+    /// True keeps all three channels of a colour (H, W, 3) source image, cached channel-planar (R, G, B planes per slice;
+    /// <see cref="CachedCase.Channels"/> = 3), for networks that take colour input; null or false keeps images as read
+    /// (or the one <see cref="Channel"/>). Each frame is then one slice: colour sources are 2D photographs.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? KeepColour { get; init; }
+
+    /// <summary>
+    /// The colour map (<see cref="Volumes.ColourPalette.ByName"/>) that decodes colour-coded label masks into class
+    /// indices; null reads labels as stored values. Needs <see cref="LabelMapping.Keep"/> with <see cref="Classes"/> = the
+    /// map's class count.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Palette { get; init; }
+
+    /// <summary>
     /// The FOV threshold of the registered fundus recipes: the camera surround is a few grey levels at most, the dimmest
     /// fundus edge still a third or more of the brightest red, so a tenth sits safely between them.
     /// </summary>
@@ -203,6 +219,22 @@ public sealed record PreprocessRecipe
     /// <summary>The liver phantom at its own 64 × 64 matrix.</summary>
     public static PreprocessRecipe PhantomLiver { get; } = Liver with { Dataset = "phantom-liver", Height = 64, Width = 64 };
 
+    /// <summary>
+    /// ACW-SKD's M2caiSeg (<see cref="M2caiSegLayout"/>): the RGB frame kept whole (3 channels), divided by 255 (window
+    /// [0, 255] → [0, 1], a PyTorch loader's ToTensor) rather than normalised per frame; the colour masks decoded with
+    /// the authors' map into its 19 classes (<see cref="Volumes.ColourPalette.M2caiSeg"/>); 256 × 256: the 774 × 434
+    /// frames squeezed to a square, as public M2caiSeg loaders resize them, so HD95 comes out in source pixels along
+    /// each axis.
+    /// </summary>
+    public static PreprocessRecipe M2caiSeg { get; } = new()
+    {
+        Dataset = "m2caiseg", Height = 256, Width = 256, Clip = IntensityClip.Window, Window = [0, 255],
+        Normalisation = IntensityNormalisation.MinMax, Labels = LabelMapping.Keep, Classes = 19, KeepColour = true, Palette = "m2caiseg",
+    };
+
+    /// <summary>The laparoscopy phantom at 64 × 64, small enough for ACW-SKD's CPU phantom graph.</summary>
+    public static PreprocessRecipe PhantomLaparoscopy { get; } = M2caiSeg with { Dataset = "phantom-laparoscopy", Height = 64, Width = 64 };
+
     /// <summary>The default recipe of each data set that has one, by data-set name.</summary>
     public static IReadOnlyDictionary<string, PreprocessRecipe> ByDataset { get; } = new Dictionary<string, PreprocessRecipe>(StringComparer.OrdinalIgnoreCase)
     {
@@ -216,6 +248,8 @@ public sealed record PreprocessRecipe
         ["retinal-vessels"] = RetinalVessels,
         ["phantom-liver"] = PhantomLiver,
         ["liver"] = Liver,
+        ["phantom-laparoscopy"] = PhantomLaparoscopy,
+        ["m2caiseg"] = M2caiSeg,
     };
 
     /// <summary>Format of the cache this recipe produces; part of the hash, bumped when the preprocessing code's output changes.</summary>
@@ -245,6 +279,15 @@ public sealed record PreprocessRecipe
             throw new ArgumentException("recipe: FovThreshold is given exactly when Fov is");
         if (FovThreshold is { } t && !(t > 0 && t < 1))
             throw new ArgumentException($"recipe: FovThreshold {t} must be in (0, 1), a fraction of the image's largest red value");
+        if (KeepColour == true && Channel is not null)
+            throw new ArgumentException($"recipe: KeepColour keeps all three channels, Channel = {Channel} keeps one; give one of them");
+        if (Palette is not null)
+        {
+            var palette = Volumes.ColourPalette.ByName(Palette) ?? throw new ArgumentException($"recipe: unknown colour map \"{Palette}\" (known: {Volumes.ColourPalette.M2caiSeg.Name})");
+            int count = palette.Classes.Max(c => c.Index) + 1;
+            if (Labels != LabelMapping.Keep || Classes != count)
+                throw new ArgumentException($"recipe: colour map {Palette} decodes masks into {count} classes, so it needs Labels = Keep and Classes = {count}");
+        }
     }
 
     /// <summary>Properties in declaration order, enums by name, numbers in .NET's shortest round-trip form.</summary>

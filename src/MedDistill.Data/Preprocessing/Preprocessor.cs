@@ -147,7 +147,7 @@ public static class Preprocessor
         var image = new FileInfo(Path.Combine(cacheDir, c.ImageFile));
         var label = new FileInfo(Path.Combine(cacheDir, c.LabelFile));
         var fov = c.FovFile is null ? null : new FileInfo(Path.Combine(cacheDir, c.FovFile));
-        return image.Exists && image.Length == voxels * sizeof(float) && label.Exists && label.Length == voxels
+        return image.Exists && image.Length == voxels * c.ImageChannels * sizeof(float) && label.Exists && label.Length == voxels
                && (fov is null || fov.Exists && fov.Length == voxels);
     }
 
@@ -155,7 +155,11 @@ public static class Preprocessor
         PreprocessRecipe recipe, string recipeHash, string cacheDir, Func<string, Volume>? reader)
     {
         var image = SourceReading.Read(sc, false, reader);
-        var label = SourceReading.Read(sc, true, reader);
+        // A colour-coded mask is decoded by exact colour, never read as RGB intensities.
+        var label = recipe.Palette is { } palette && sc.SlicesOf(true) is null
+            ? ColourPalette.ByName(palette)!.ReadMask(sc.LabelPath)
+            : SourceReading.Read(sc, true, reader);
+        var (sourceShape, sourceSpacing) = (image.Shape, image.Spacing);
         // The FOV is found on the colour image (its red channel), so before the channel is picked.
         float[]? fov = recipe.Fov is null ? null
             : sc.FovPath is { } fovPath
@@ -167,21 +171,28 @@ public static class Preprocessor
             image = ColourSources.SelectChannel(image, channel, sc.ImagePath);
             label = ColourSources.Greyscale(label, sc.LabelPath);
         }
-        if (!image.Shape.SequenceEqual(label.Shape))
+        int channels = 1;
+        if (recipe.KeepColour == true)
+        {
+            image = ColourSources.Planar(image, sc.ImagePath);
+            channels = image.Shape[0];
+        }
+        if (!(channels > 1 ? image.Shape[1..] : image.Shape).SequenceEqual(label.Shape))
             throw new InvalidDataException($"{sc.LabelPath}: label shape ({string.Join(", ", label.Shape)}) differs from image {sc.ImagePath} ({string.Join(", ", image.Shape)})" +
                                            (ColourSources.IsColour(image) && label.Rank == 2 ? "; the image is colour: a recipe for it names the Channel to keep" : ""));
         if (image.Rank is not (2 or 3))
             throw new InvalidDataException($"{sc.ImagePath}: {image.Rank}D image; preprocessing takes 2D or 3D volumes");
-        int slices = image.Rank == 3 ? image.Shape[0] : 1, h = image.Shape[^2], w = image.Shape[^1];
+        int slices = channels > 1 ? 1 : image.Rank == 3 ? image.Shape[0] : 1, h = image.Shape[^2], w = image.Shape[^1];
         int H = recipe.Height, W = recipe.Width, plane = H * W;
 
         var mapped = MapLabels(label.Data, recipe, voxel => SourceReading.FileOf(sc, true, voxel, h * w));
-        var outImage = new float[slices * plane];
+        var outImage = new float[slices * channels * plane];
         var outLabelF = new float[slices * plane];
         var outFovF = fov is null ? null : new float[slices * plane];
+        for (int p = 0; p < slices * channels; p++)
+            SliceResampler.Resize(image.Data.AsSpan(p * h * w, h * w), h, w, outImage.AsSpan(p * plane, plane), H, W, recipe.ImageInterpolation);
         for (int z = 0; z < slices; z++)
         {
-            SliceResampler.Resize(image.Data.AsSpan(z * h * w, h * w), h, w, outImage.AsSpan(z * plane, plane), H, W, recipe.ImageInterpolation);
             SliceResampler.Resize(mapped.AsSpan(z * h * w, h * w), h, w, outLabelF.AsSpan(z * plane, plane), H, W, recipe.LabelInterpolation);
             // Nearest whatever the label interpolation: the FOV stays exactly 0/1.
             if (outFovF is not null) SliceResampler.Resize(fov!.AsSpan(z * h * w, h * w), h, w, outFovF.AsSpan(z * plane, plane), H, W, Interpolation.Nearest);
@@ -216,9 +227,10 @@ public static class Preprocessor
             ImageFile = stem + ImageSuffix, LabelFile = stem + LabelSuffix,
             Shape = [slices, H, W],
             Spacing = [spacing3[0], spacing3[1] * h / H, spacing3[2] * w / W],
-            SourceShape = image.Shape, SourceSpacing = image.Spacing,
+            SourceShape = channels > 1 ? sourceShape : image.Shape, SourceSpacing = channels > 1 ? sourceSpacing : image.Spacing,
             Normalisation = norm, ForegroundPerSlice = foreground,
             FovFile = outFovF is null ? null : stem + FovSuffix, FovSource = fovRecord,
+            Channels = channels > 1 ? channels : null,
         };
     }
 

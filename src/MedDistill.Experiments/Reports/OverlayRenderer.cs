@@ -162,7 +162,7 @@ public static class OverlayRenderer
         var truth = CacheArrays.ReadLabel(cacheDir, c);
         int z = sliceIndex ?? LargestForegroundSlice(truth, c.Slices, c.Width, c.Height);
         if (z < 0 || z >= c.Slices) throw new ArgumentOutOfRangeException(nameof(sliceIndex), $"case {c.Id} has slices 0–{c.Slices - 1}, not {z}");
-        var image = CacheArrays.ReadImage(cacheDir, c).AsSpan(z * plane, plane);
+        var image = SliceImage(CacheArrays.ReadImage(cacheDir, c), z, plane, c.ImageChannels);
         var truthSlice = truth.AsSpan(z * plane, plane);
         var predictedSlice = predictedVolume.Slice(z * plane, plane);
 
@@ -177,6 +177,18 @@ public static class OverlayRenderer
         double? dice = truthCount + predictedCount == 0 ? null : 2.0 * both / (truthCount + predictedCount);
         var rendered = Render(image, truthSlice, predictedSlice, c.Width, c.Height, options);
         return new CaseOverlay(c.Id, c.Site, z, truthCount, predictedCount, dice, rendered);
+    }
+
+    /// <summary>Slice <paramref name="z"/> as one grey plane: a colour slice's channels averaged, so the overlay's colours stay the labels'.</summary>
+    private static float[] SliceImage(float[] image, int z, int plane, int channels)
+    {
+        var grey = new float[plane];
+        for (int k = 0; k < channels; k++)
+        {
+            var source = image.AsSpan((z * channels + k) * plane, plane);
+            for (int i = 0; i < plane; i++) grey[i] += source[i] / channels;
+        }
+        return grey;
     }
 
     /// <summary>

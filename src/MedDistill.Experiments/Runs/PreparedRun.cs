@@ -115,6 +115,9 @@ public sealed class PreparedRun
         if (h % multiple != 0 || w % multiple != 0)
             Fail("model.name", $"{m.Name} needs height and width multiples of {multiple}, but the cache's slices are {h}×{w} (preprocess with another --size)");
 
+        var colour = cache.Cases.Select(c => c.ImageChannels).Max();
+        if (colour > 1 && d.Channels != colour)
+            Fail("data.channels", $"{d.Channels}: the cache at {cacheDir} holds {colour}-channel colour images (recipe {cache.Recipe.Dataset}), so data.channels and model.inChannels are {colour}");
         if (cache.Recipe.ClassCount != m.Classes)
             Fail("model.classes", $"{m.Classes} differs from the {cache.Recipe.ClassCount} classes of the cache at {cacheDir} (recipe {cache.Recipe.Dataset}; background counts as one)");
 

@@ -5,8 +5,8 @@ namespace MedDistill.Experiments.Papers;
 
 /// <summary>
 /// ACW-SKD (adversarial class-wise self-knowledge distillation; Synapse, FLARE22, M2caiSeg) behind <see cref="IPaper"/>:
-/// per CT data set a main table and an ablation from the runs of <see cref="AcwSkdExperiment"/>. M2caiSeg is not planned
-/// yet (its 2D colour frames have no preprocessing recipe), and the notes say so.
+/// per data set (the two CT sets and M2caiSeg's colour frames) a main table and an ablation from the runs of
+/// <see cref="AcwSkdExperiment"/>.
 /// </summary>
 public sealed class AcwSkdPaper : IPaper
 {
@@ -26,7 +26,7 @@ public sealed class AcwSkdPaper : IPaper
     public static PreprocessRecipe Recipe(AcwSkdDataset d) =>
         PreprocessRecipe.ByDataset.TryGetValue(d.Dataset, out var r)
             ? r with { Height = d.CacheSize, Width = d.CacheSize }
-            : throw new ArgumentException($"{AcwSkdExperiment.Paper}: no preprocessing recipe for data set '{d.Dataset}' (real Synapse and FLARE22 are not registered yet)");
+            : throw new ArgumentException($"{AcwSkdExperiment.Paper}: no preprocessing recipe for data set '{d.Dataset}' (registered: {string.Join(", ", PreprocessRecipe.ByDataset.Keys)})");
 
     /// <summary>The first data set's recipe hash (every run carries its own data set's hash in its spec).</summary>
     public string RecipeHash(ExperimentProfile profile) => Recipe(AcwSkdExperiment.Datasets(profile)[0]).Hash();
