@@ -17,7 +17,7 @@ public static partial class torch
         /// children; registered tensors are taken out of any dispose scope so a training step's scope cannot free them.
         /// </para>
         /// </summary>
-        public abstract class Module : IDisposable
+        public abstract partial class Module : IDisposable
         {
             private readonly OrderedDictionary<string, Parameter?> parameters_ = new();
             private readonly OrderedDictionary<string, Tensor?> buffers_ = new();
@@ -347,87 +347,6 @@ public static partial class torch
                 t.set_data(moved);
             }
 
-            // ---------------------------------------------------------------- state dict
-
-            /// <summary>
-            /// Parameters and persistent buffers under PyTorch's dotted names, in PyTorch's order (each module's
-            /// parameters, then its buffers, then its children's entries). The values are new detached handles sharing
-            /// the module's storage (they belong to the current dispose scope, or to the caller); with
-            /// <paramref name="keep_vars"/> they are the module's own Parameter and buffer objects, which the caller
-            /// must not dispose.
-            /// </summary>
-            public Dictionary<string, Tensor> state_dict(bool keep_vars = false)
-            {
-                var result = new Dictionary<string, Tensor>();
-                SaveTo(result, "", keep_vars);
-                return result;
-            }
-
-            private void SaveTo(Dictionary<string, Tensor> destination, string prefix, bool keepVars)
-            {
-                foreach (var (name, p) in parameters_)
-                    if (p is not null) destination[prefix + name] = keepVars ? p : p.detach();
-                foreach (var (name, b) in buffers_)
-                    if (b is not null && !nonPersistentBuffers.Contains(name)) destination[prefix + name] = keepVars ? b : b.detach();
-                foreach (var (name, m) in modules_)
-                    m?.SaveTo(destination, prefix + name + ".", keepVars);
-            }
-
-            /// <summary>
-            /// Copies the values of <paramref name="state_dict"/> into this module's parameters and persistent buffers,
-            /// in place under no_grad (converting dtype and device as <c>copy_</c> does). Everything is checked before
-            /// anything is copied: a shape mismatch always throws, and in strict mode so do missing and unexpected keys,
-            /// naming them all. Returns the missing and unexpected keys (empty in strict mode).
-            /// </summary>
-            public LoadStateDictResult load_state_dict(IReadOnlyDictionary<string, Tensor> state_dict, bool strict = true)
-            {
-                ArgumentNullException.ThrowIfNull(state_dict);
-                var own = this.state_dict(keep_vars: true);
-                var missing = own.Keys.Where(k => !state_dict.ContainsKey(k)).ToList();
-                var unexpected = state_dict.Keys.Where(k => !own.ContainsKey(k)).ToList();
-                var mismatched = new List<string>();
-                foreach (var (key, target) in own)
-                {
-                    if (!state_dict.TryGetValue(key, out var source)) continue;
-                    if (source is null) { mismatched.Add($"value for {key} is null"); continue; }
-                    var have = source.shape;
-                    var want = target.shape;
-                    if (!have.AsSpan().SequenceEqual(want))
-                        mismatched.Add($"size mismatch for {key}: copying a param with shape {FormatShape(have)} from checkpoint, the shape in current model is {FormatShape(want)}.");
-                }
-                if (mismatched.Count > 0 || (strict && (missing.Count > 0 || unexpected.Count > 0)))
-                    throw new StateDictMismatchException(GetName(), strict ? missing : [], strict ? unexpected : [], mismatched);
-
-                using (no_grad())
-                {
-                    foreach (var (key, target) in own)
-                        if (state_dict.TryGetValue(key, out var source)) target.copy_(source);
-                }
-                return new LoadStateDictResult(missing, unexpected);
-            }
-
-            internal static string FormatShape(long[] shape) => "[" + string.Join(", ", shape) + "]";
-
-            // ---------------------------------------------------------------- checkpoints
-
-            /// <summary>Writes the state dict to a safetensors file (atomically: a crash never leaves half a file).</summary>
-            public Module save(string path, IReadOnlyDictionary<string, string>? metadata = null)
-            {
-                var state = state_dict();
-                try { Safetensors.Save(path, state, metadata); }
-                finally { foreach (var t in state.Values) t.Dispose(); }
-                return this;
-            }
-
-            /// <summary>Loads a safetensors file written by <see cref="save"/> (or by PyTorch's safetensors) into this module.</summary>
-            public Module load(string path, bool strict = true)
-            {
-                var state = Safetensors.Load(path);
-                try { load_state_dict(state, strict); }
-                finally { foreach (var t in state.Values) t.Dispose(); }
-                return this;
-            }
-
             // ---------------------------------------------------------------- description
 
             /// <summary>The layer's settings for <see cref="ToString"/>, e.g. "3, 8, kernel_size=(3, 3)".</summary>
@@ -495,100 +414,6 @@ public static partial class torch
                 foreach (var m in modules_.Values) m?.Dispose();
                 foreach (var p in parameters_.Values) p?.Dispose();
                 foreach (var b in buffers_.Values) b?.Dispose();
-            }
-        }
-
-        /// <summary>A module with one input; <see cref="call"/> runs <see cref="forward"/> and then any forward hooks.</summary>
-        public abstract class Module<TIn, TOut> : Module
-        {
-            private readonly List<Action<Module<TIn, TOut>, TIn, TOut>> forwardHooks = new();
-
-            public abstract TOut forward(TIn input);
-
-            /// <summary>
-            /// Runs <see cref="forward"/>, then the forward hooks. Without gradient recording, a forward that returns a
-            /// tensor runs in its own dispose scope (see <see cref="Module.free_intermediates_without_grad"/>).
-            /// </summary>
-            public TOut call(TIn input)
-            {
-                TOut output;
-                if (typeof(TOut) == typeof(Tensor) && ScopesCall())
-                {
-                    using var scope = torch.NewDisposeScope();
-                    output = forward(input);
-                    KeepBeyond(output as Tensor, scope);
-                }
-                else output = forward(input);
-                if (forwardHooks.Count > 0)
-                    foreach (var hook in forwardHooks.ToArray()) hook(this, input, output);
-                return output;
-            }
-
-            /// <summary>
-            /// Runs <paramref name="hook"/>(module, input, output) after every <see cref="call"/> (e.g. to capture a
-            /// feature map for distillation). Dispose the returned handle to remove it. While any hook is registered,
-            /// no module frees its intermediates early, so a captured map lives as long as the caller's scope.
-            /// </summary>
-            public IDisposable register_forward_hook(Action<Module<TIn, TOut>, TIn, TOut> hook)
-            {
-                ArgumentNullException.ThrowIfNull(hook);
-                forwardHooks.Add(hook);
-                Interlocked.Increment(ref liveForwardHooks);
-                return new HookHandle(() =>
-                {
-                    forwardHooks.Remove(hook);
-                    Interlocked.Decrement(ref liveForwardHooks);
-                });
-            }
-        }
-
-        /// <summary>A module with two inputs.</summary>
-        public abstract class Module<T1, T2, TOut> : Module
-        {
-            public abstract TOut forward(T1 input1, T2 input2);
-
-            /// <summary>Runs <see cref="forward"/>; without gradient recording in its own dispose scope, as the one-input call.</summary>
-            public TOut call(T1 input1, T2 input2)
-            {
-                if (typeof(TOut) != typeof(Tensor) || !ScopesCall()) return forward(input1, input2);
-                using var scope = torch.NewDisposeScope();
-                var output = forward(input1, input2);
-                KeepBeyond(output as Tensor, scope);
-                return output;
-            }
-        }
-
-        private sealed class HookHandle(Action remove) : IDisposable
-        {
-            private Action? remove = remove;
-            public void Dispose() => Interlocked.Exchange(ref remove, null)?.Invoke();
-        }
-
-        /// <summary>What <see cref="Module.load_state_dict"/> did not match (PyTorch's <c>_IncompatibleKeys</c>).</summary>
-        public sealed record LoadStateDictResult(IReadOnlyList<string> missing_keys, IReadOnlyList<string> unexpected_keys);
-
-        /// <summary>A state dict that does not fit the module; lists every missing, unexpected and mis-shaped entry.</summary>
-        public sealed class StateDictMismatchException : ArgumentException
-        {
-            public IReadOnlyList<string> MissingKeys { get; }
-            public IReadOnlyList<string> UnexpectedKeys { get; }
-            public IReadOnlyList<string> ShapeMismatches { get; }
-
-            internal StateDictMismatchException(string module, IReadOnlyList<string> missing, IReadOnlyList<string> unexpected, IReadOnlyList<string> mismatched)
-                : base(Format(module, missing, unexpected, mismatched))
-            {
-                MissingKeys = missing;
-                UnexpectedKeys = unexpected;
-                ShapeMismatches = mismatched;
-            }
-
-            private static string Format(string module, IReadOnlyList<string> missing, IReadOnlyList<string> unexpected, IReadOnlyList<string> mismatched)
-            {
-                var sb = new StringBuilder($"Error(s) in loading state_dict for {module}:");
-                if (missing.Count > 0) sb.Append("\n\tMissing key(s) in state_dict: ").Append(string.Join(", ", missing.Select(k => $"\"{k}\""))).Append('.');
-                if (unexpected.Count > 0) sb.Append("\n\tUnexpected key(s) in state_dict: ").Append(string.Join(", ", unexpected.Select(k => $"\"{k}\""))).Append('.');
-                foreach (var m in mismatched) sb.Append("\n\t").Append(m);
-                return sb.ToString();
             }
         }
     }
