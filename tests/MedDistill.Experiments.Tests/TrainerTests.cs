@@ -95,7 +95,7 @@ public class TrainerTests
             Assert.That(spec.Id(), Is.EqualTo(result.RunId));
             Assert.That(spec.Data.RecipeHash, Is.Not.Null.And.Not.Empty, "the cache recipe is part of the id");
             Assert.That(folder.ReadState().Status, Is.EqualTo(RunStatus.Finished));
-            Assert.That(File.ReadAllText(folder.EnvironmentPath), Does.Contain("\"libtorch\"").And.Contain("\"device\": \"cpu\"").And.Contain("\"threads\""));
+            Assert.That(File.ReadAllText(folder.EnvironmentPath), Does.Contain("\"libtorch\"").And.Contain("\"device\": \"cpu\"").And.Contain("\"threads\"").And.Contain("\"cpuVectorUnits\""));
             Assert.That(File.ReadAllText(folder.SplitPath), Does.Contain("loso-S2"));
             Assert.That(File.ReadAllLines(folder.EpochLogPath), Has.Length.EqualTo(3), "header + 2 epochs");
             Assert.That(File.ReadAllLines(folder.StepLogPath)[0], Is.EqualTo("step,epoch,lr,total,dice,focal"));
@@ -105,6 +105,18 @@ public class TrainerTests
         Assert.That(metrics.Cases.Select(c => c.Site).Distinct(), Is.EqualTo(new[] { "BMC" }));
         Assert.That(metrics.Cases, Has.Count.EqualTo(2));
         Assert.That(metrics.Cases.All(c => c.Dice is >= 0 and <= 1 && !double.IsNaN(c.Hd95)));
+    }
+
+    [Test]
+    public void TheEnvironmentNamesTheCpusVectorUnitsThatDecideTheLastBits()
+    {
+        // An AVX-512 server, an AVX2 desktop, a CPU with neither: the units libtorch dispatches on, in its order.
+        var server = new HashSet<string> { "sse4_2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512_bf16" };
+        var desktop = new HashSet<string> { "sse4_2", "avx", "avx2", "fma" };
+        Assert.That(RunEnvironment.CpuVectorUnitsOf(server), Is.EqualTo("avx512f avx512bw avx512vl avx512dq avx2 fma"));
+        Assert.That(RunEnvironment.CpuVectorUnitsOf(desktop), Is.EqualTo("avx2 fma"));
+        Assert.That(RunEnvironment.CpuVectorUnitsOf(new HashSet<string> { "sse2" }), Is.EqualTo("none"));
+        Assert.That(RunEnvironment.CpuVectorUnitsOf(null), Is.Null);
     }
 }
 

@@ -30,6 +30,15 @@ public sealed record RunEnvironment
     public required string Dotnet { get; init; }
     public required string Os { get; init; }
     public string? Cpu { get; init; }
+
+    /// <summary>
+    /// The vector extensions among those libtorch dispatches its CPU kernels on (avx512f/bw/vl/dq, avx2, fma) that the
+    /// CPU offers: runs agree bit for bit only between machines that pick the same kernels.
+    /// </summary>
+    public string? CpuVectorUnits { get; init; }
+
+    /// <summary><c>ATEN_CPU_CAPABILITY</c> when set (it makes libtorch use older kernels than the CPU offers).</summary>
+    public string? CpuCapabilityOverride { get; init; }
     public required string Host { get; init; }
     public required DateTime StartedUtc { get; init; }
 
@@ -47,6 +56,8 @@ public sealed record RunEnvironment
         Dotnet = RuntimeInformation.FrameworkDescription,
         Os = RuntimeInformation.OSDescription,
         Cpu = CpuModel(),
+        CpuVectorUnits = CpuVectorUnitsOf(CpuFlags()),
+        CpuCapabilityOverride = Environment.GetEnvironmentVariable("ATEN_CPU_CAPABILITY") is { Length: > 0 } o ? o : null,
         Host = Environment.MachineName,
         StartedUtc = DateTime.UtcNow,
     };
@@ -112,6 +123,26 @@ public sealed record RunEnvironment
             if (!File.Exists("/proc/cpuinfo")) return null;
             var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
             return line is null ? null : $"{line[(line.IndexOf(':') + 1)..].Trim()} ×{Environment.ProcessorCount}";
+        }
+        catch (IOException) { return null; }
+    }
+
+    /// <summary>The extensions libtorch's CPU dispatch looks at, in its order, that <paramref name="flags"/> names.</summary>
+    public static string? CpuVectorUnitsOf(IReadOnlySet<string>? flags)
+    {
+        if (flags is null) return null;
+        string[] units = ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx2", "fma"];
+        var present = units.Where(flags.Contains).ToList();
+        return present.Count == 0 ? "none" : string.Join(' ', present);
+    }
+
+    private static IReadOnlySet<string>? CpuFlags()
+    {
+        try
+        {
+            if (!File.Exists("/proc/cpuinfo")) return null;
+            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal));
+            return line is null ? null : line[(line.IndexOf(':') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
         }
         catch (IOException) { return null; }
     }
