@@ -62,7 +62,7 @@ public static class AffinityKdExperiment
     public static readonly ExperimentProfile PhantomProfile = new()
     {
         Name = "phantom", Targets = Targets,
-        Description = "the built-in six-site phantom (the real data set's case counts) at 48×48, teachers at width 0.125 and students at 0.25, batch 8, Adam 0.01 with two CyclicLR cycles (teachers 960 steps, students 2560), 16 validations per run; long enough that the second cycle adds at most about 0.02 validation Dice (runs.csv says per run), on 2 CPU cores",
+        Description = "the built-in six-site phantom (the real data set's case counts) at 48×48, teachers at width 0.125 and students at 0.25, batch 8, Adam 0.01 with two CyclicLR cycles (teachers 960 steps, students 2560), 16 validations per run, on 2 CPU cores; runs.csv says which runs passed the plateau test",
         Dataset = "phantom-prostate", Cache = "phantom-prostate-48", CacheSize = 48,
         TeacherWidth = 0.125, StudentWidth = 0.25,
         // Four times the students' former 640 steps and twice the teachers' 480: at those lengths the ENet w/o, ENet ← T1
