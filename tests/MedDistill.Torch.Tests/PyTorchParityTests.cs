@@ -31,9 +31,17 @@ public class PyTorchParityTests
     private static readonly bool SameLibtorch = __version__.StartsWith("1.13", StringComparison.Ordinal);
     private static readonly string Blas = BlasBackend();
     private static double LossTolerance => SameLibtorch ? 1e-5 : 1e-3;
-    private static double EvalTolerance => SameLibtorch && Blas != "unknown" ? 1e-4 : 2.0;
+    private static double EvalTolerance => SameLibtorch && Blas != "unknown" && PinnedCore ? 1e-4 : 6.0;
 
-    private static double Pinned(double referenceBlas, double openBlas) => Blas == "openblas" ? openBlas : referenceBlas;
+    // OpenBLAS's kernels also depend on its core type and thread count. With one thread (the runs' setting, which Run
+    // sets), PyTorch 1.13.1 gives the Adam evaluation sum 89.48580169677734 on core SkylakeX and 84.78152465820312 on
+    // Haswell (an AMD EPYC with AVX-512 that OpenBLAS 0.3.21 files under Haswell; OPENBLAS_CORETYPE=SkylakeX turns
+    // the first into the second, in PyTorch and here alike). Other core types have no pin and get the loose tolerance.
+    private static readonly string? Core = BlasLibrary.CoreName();
+    private static readonly bool PinnedCore = Blas != "openblas" || Core is "SkylakeX" or "Haswell" or "Zen";
+
+    private static double Pinned(double referenceBlas, double openBlas, double? openBlasHaswell = null) =>
+        Blas != "openblas" ? referenceBlas : Core is "Haswell" or "Zen" && openBlasHaswell is double h ? h : openBlas;
 
     /// <summary>The BLAS library mapped into this process, read from /proc/self/maps (Linux, where the shim runs).</summary>
     private static string BlasBackend()
@@ -63,6 +71,14 @@ public class PyTorchParityTests
     private static (double[] losses, double evalSum, double w0, double t0) Run(Func<IEnumerable<Tensor>, Optim.Optimizer> makeOptimizer)
     {
         using var scope = NewDisposeScope();
+        int threads = get_num_threads();
+        set_num_threads(1);
+        try { return RunOneThread(makeOptimizer); }
+        finally { set_num_threads(threads); }
+    }
+
+    private static (double[] losses, double evalSum, double w0, double t0) RunOneThread(Func<IEnumerable<Tensor>, Optim.Optimizer> makeOptimizer)
+    {
         manual_seed(0);
         using var net = Net();
         double w0 = ((Conv2d)net[0]).weight.sum().item<double>();
@@ -92,7 +108,7 @@ public class PyTorchParityTests
         Assert.That(w0, Is.EqualTo(FirstConvWeightSum).Within(1e-6));
         Assert.That(t0, Is.EqualTo(TransposedConvWeightSum).Within(1e-6));
         Assert.That(losses, Is.EqualTo(new[] { 1.1304851770401, 1.0848883390426636, 1.0622385740280151, 1.0454943180084229 }).Within(LossTolerance));
-        Assert.That(evalSum, Is.EqualTo(Pinned(90.39608001708984, 89.48580169677734)).Within(EvalTolerance), $"BLAS: {Blas}");
+        Assert.That(evalSum, Is.EqualTo(Pinned(90.39608001708984, 89.48580169677734, 84.78152465820312)).Within(EvalTolerance), $"BLAS: {Blas}, core {Core}");
     }
 
     [Test]

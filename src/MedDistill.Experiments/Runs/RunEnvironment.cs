@@ -22,6 +22,9 @@ public sealed record RunEnvironment
     public required int Threads { get; init; }
     public string? Blas { get; init; }
 
+    /// <summary>OpenBLAS's core type (its kernels, and so the last bits of every result, depend on it); null for other BLAS.</summary>
+    public string? BlasCore { get; init; }
+
     /// <summary>OpenBLAS's own thread count (null when libtorch does not use OpenBLAS); set_num_threads sets it too.</summary>
     public int? BlasThreads { get; init; }
 
@@ -50,7 +53,8 @@ public sealed record RunEnvironment
         Libtorch = torch.__version__,
         Device = device.ToString(),
         Threads = torch.get_num_threads(),
-        Blas = MappedBlas(),
+        Blas = BlasLibrary.MappedPath(),
+        BlasCore = BlasLibrary.CoreName(),
         BlasThreads = torch.get_blas_num_threads(),
         Heap = NativeHeap.Setting,
         Dotnet = RuntimeInformation.FrameworkDescription,
@@ -89,31 +93,6 @@ public sealed record RunEnvironment
         {
             return null;
         }
-    }
-
-    /// <summary>The BLAS library libtorch's CPU kernels call (it decides CPU speed and the last bits of results).</summary>
-    private static string? MappedBlas()
-    {
-        const string maps = "/proc/self/maps";
-        if (!File.Exists(maps)) return null;
-        try
-        {
-            foreach (var line in File.ReadLines(maps))
-            {
-                int slash = line.IndexOf('/');
-                if (slash < 0) continue;
-                var path = line[slash..];
-                var name = Path.GetFileName(path);
-                if (name.StartsWith("libblas.so", StringComparison.Ordinal) || name.StartsWith("libopenblas", StringComparison.Ordinal)
-                    || name.StartsWith("libmkl", StringComparison.Ordinal))
-                {
-                    try { return new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path; }
-                    catch (IOException) { return path; }
-                }
-            }
-        }
-        catch (IOException) { }
-        return null;
     }
 
     private static string? CpuModel()
