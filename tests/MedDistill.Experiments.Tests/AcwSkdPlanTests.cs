@@ -135,3 +135,27 @@ public class AcwSkdPlanTests
         }
     }
 }
+
+public class OneTableKeepsTheRunSummaryTests
+{
+    [Test]
+    public void WritingOneTableLeavesRunsCsvToTheWholeProfile()
+    {
+        // runs.csv lists every run of the profile; writing one table (here with no finished runs) must not replace it
+        // with that table's subset, as it once did for M2caiSeg.
+        var dir = Path.Combine(Path.GetTempPath(), "md-one-table-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var runs = Path.Combine(dir, "runs.csv");
+            File.WriteAllText(runs, "the whole profile's rows\n");
+            var request = new TablesRequest(AcwSkdExperiment.SmokeProfile, "synapse", ExperimentFixture.NewStore(), dir, dir)
+            { OutputFolder = dir, PublishedFolder = dir, Zoo = ModelRegistry.Names };
+            var result = new AcwSkdPaper().WriteTables(request);
+            Assert.That(result.Missing, Is.GreaterThan(0), "nothing trained: the table's cells are missing");
+            Assert.That(File.Exists(Path.Combine(dir, "synapse.csv")), "the table itself is written");
+            Assert.That(File.ReadAllText(runs), Is.EqualTo("the whole profile's rows\n"));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+}

@@ -74,7 +74,8 @@ public sealed class AcwSkdPaper : IPaper
         written.AddRange(seedFiles);
         missing += seedMissing;
         if (seedMissing > 0) problems.Add($"seeds: {seedMissing} seed runs have not finished");
-        written.Add(PaperRuns.Write(plan, request.Store, folder));
+        // runs.csv describes every run of the profile: one table's subset would overwrite the other tables' rows.
+        if (request.Table == "all") written.Add(PaperRuns.Write(plan, request.Store, folder));
         if (request.Table == "all")
             written.AddRange(AcwSkdReport.Write(p, plan, built, request.Store, request.DataRoot, folder, MedDistill.Torch.Device.CPU));
         return TablesResult.Of(written, missing, problems);

@@ -98,10 +98,13 @@ public sealed class AffinityKdPaper : IPaper
             var source = Path.Combine(paperFolder, name);
             if (File.Exists(source)) File.Copy(source, Path.Combine(folder, name), overwrite: true);
         }
-        written.Add(PaperRuns.Write(plan, request.Store, folder));
-        written.Add(AffinityKdDomainShift.Write(AffinityKdDomainShift.Rows(plan, request.Store), folder));
         if (tables.Count == RunTables.Count)
+        {
+            // runs.csv and domain-shift.csv describe every run of the profile: one table's subset would drop the others' rows.
+            written.Add(PaperRuns.Write(plan, request.Store, folder));
+            written.Add(AffinityKdDomainShift.Write(AffinityKdDomainShift.Rows(plan, request.Store), folder));
             written.AddRange(AffinityKdReport.Write(p, plan, built, request.Store, request.DataRoot, folder, Device.CPU, seedTables));
+        }
         return TablesResult.Of(written, missing, problems);
     }
 

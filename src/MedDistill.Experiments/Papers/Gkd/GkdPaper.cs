@@ -69,7 +69,8 @@ public sealed class GkdPaper : IPaper
             missing += t.MissingCells;
             if (t.MissingCells > 0) problems.Add($"{t.Name}: {t.MissingCells} rows have no finished run (see meddistill pipeline plan --paper {Id} --profile {p.Name} --dry-run)");
         }
-        written.Add(PaperRuns.Write(plan, request.Store, folder));
+        // runs.csv describes every run of the profile: one table's subset would overwrite the other tables' rows.
+        if (request.Table == "all") written.Add(PaperRuns.Write(plan, request.Store, folder));
         if (request.Table == "all")
             written.AddRange(GkdReport.Write(p, plan, built, request.Store, request.DataRoot, folder, MedDistill.Torch.Device.CPU));
         return TablesResult.Of(written, missing, problems);
