@@ -18,7 +18,7 @@ public class PaperTablesSnapshotTests
     /// <summary>Libtorch's CPU results depend in the last bits on the BLAS library it calls (see PyTorchParityTests).</summary>
     private static string BlasSuffix()
     {
-        var blas = File.Exists("/proc/self/maps") ? File.ReadLines("/proc/self/maps").FirstOrDefault(l => l.Contains("/libblas.so", StringComparison.Ordinal)) : null;
+        var blas = MedDistill.Torch.BlasLibrary.MappedPath();
         if (blas is null || !blas.Contains("openblas", StringComparison.OrdinalIgnoreCase)) return "-reference-blas";
         // And on OpenBLAS's core type: SkylakeX's snapshots have no suffix (the first ones made), Haswell's and Zen's
         // (the same kernels) have their own; other cores have none committed, and the test says so.
