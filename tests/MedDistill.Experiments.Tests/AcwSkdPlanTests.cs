@@ -71,8 +71,8 @@ public class AcwSkdPlanTests
             Assert.That(r.Spec.Schedule, Is.EqualTo(schedule), r.Key);
             Assert.That(r.Spec.Model.Name, Is.EqualTo(r.IsTeacher ? AcwSkdExperiment.Reference : AcwSkdExperiment.Student), r.Key);
         }
-        Assert.That(schedule.Iterations * m2cai.Count, Is.LessThanOrEqualTo(5000), "a few hundred steps per run");
-        Assert.That(schedule.ValidateEvery, Is.InRange(50, 100));
+        Assert.That(schedule.Iterations, Is.LessThan(AcwSkdExperiment.PhantomProfile.Schedule.Iterations), "fewer frames, fewer steps than the CT sets");
+        Assert.That(schedule.Iterations / schedule.ValidateEvery, Is.GreaterThanOrEqualTo(8), "enough validations in each half for the plateau test");
         foreach (var r in plan.Except(m2cai))
         {
             Assert.That((r.Spec.Model.InChannels, r.Spec.Data.Channels), Is.EqualTo((1, 1)), r.Key);
